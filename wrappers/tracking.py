@@ -1,0 +1,42 @@
+"""Where the tracking server is, and a fast, clear failure when it is not there."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+import requests
+
+from wrappers.errors import TrackingServerUnreachable
+
+# The compose stack publishes the MLflow server here (docker-compose.yml, MLFLOW_PORT).
+DEFAULT_TRACKING_URI = "http://127.0.0.1:5000"
+
+
+def resolve_tracking_uri(explicit: str | None = None) -> str:
+    """--tracking-uri, else $MLFLOW_TRACKING_URI, else the compose stack's server."""
+    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def ensure_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fail in seconds (not after MLflow's minutes of retries) when an HTTP server is down."""
+    if urlparse(uri).scheme not in ("http", "https"):
+        return  # file / sqlite / postgres stores are opened directly by the client
+    try:
+        resp = requests.get(uri.rstrip("/") + "/health", timeout=timeout)
+    except requests.RequestException as exc:
+        raise TrackingServerUnreachable(uri, type(exc).__name__ + ": " + str(exc)[:200]) from exc
+    if resp.status_code != 200:
+        raise TrackingServerUnreachable(uri, f"GET /health answered {resp.status_code}")
+
+
+def use_tracking_uri(explicit: str | None = None, check: bool = True) -> str:
+    """Resolve, check and activate the tracking URI for this process; returns it."""
+    import mlflow
+
+    uri = resolve_tracking_uri(explicit)
+    if check:
+        ensure_reachable(uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
