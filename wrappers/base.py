@@ -23,7 +23,7 @@ class LoggedModel:
 
     kind: str
     run_id: str
-    model_uri: str  # runs:/<run_id>/model — stable across MLflow versions
+    model_uri: str  # models:/m-<id>, the logged model (MLflow 3)
     registered_name: str | None = None
     version: str | None = None
     alias: str | None = None

@@ -186,7 +186,7 @@ def log_model(
             mlflow.log_params({"model_name_or_path": str(model_name_or_path),
                                "batch_size": batch_size})
             mlflow.set_tags(tags)
-            mlflow.pyfunc.log_model(
+            info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=HFTextClassifier(batch_size=batch_size),
                 artifacts={ARTIFACT_KEY: str(local)},
@@ -197,5 +197,5 @@ def log_model(
                 ),
                 code_paths=[str(Path(__file__).resolve().parent)],
             )
-    logged = LoggedModel(KIND, run.info.run_id, f"runs:/{run.info.run_id}/model", tags=tags)
+    logged = LoggedModel(KIND, run.info.run_id, info.model_uri, tags=tags)
     return finish_logging(logged, register_as, alias)

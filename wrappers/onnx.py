@@ -158,7 +158,7 @@ def log_sklearn_model(
             mlflow.log_params({"producer": "skl2onnx", "opset": ONNX_OPSET})
             if metrics:
                 mlflow.log_metrics(metrics)
-            mlflow.pyfunc.log_model(
+            info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=OnnxTabularModel(feature_names),
                 artifacts={ONNX_ARTIFACT: str(path)},
@@ -168,7 +168,7 @@ def log_sklearn_model(
                 code_paths=[str(Path(__file__).resolve().parent)],
             )
     logged = LoggedModel(
-        KIND_TABULAR, run.info.run_id, f"runs:/{run.info.run_id}/model",
+        KIND_TABULAR, run.info.run_id, info.model_uri,
         metrics=metrics or {}, tags=tags,
     )
     return finish_logging(logged, register_as, alias)
@@ -228,7 +228,7 @@ def log_hf_model(
             mlflow.set_tags(tags)
             mlflow.log_params({"producer": "torch.onnx", "opset": ONNX_OPSET,
                                "model_name_or_path": str(model_name_or_path)})
-            mlflow.pyfunc.log_model(
+            info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=OnnxTextClassifier(max_length=max_length),
                 artifacts={
@@ -241,5 +241,5 @@ def log_hf_model(
                 pip_requirements=pinned("mlflow", "onnxruntime", "tokenizers", "numpy", "pandas"),
                 code_paths=[str(Path(__file__).resolve().parent)],
             )
-    logged = LoggedModel(KIND_TEXT, run.info.run_id, f"runs:/{run.info.run_id}/model", tags=tags)
+    logged = LoggedModel(KIND_TEXT, run.info.run_id, info.model_uri, tags=tags)
     return finish_logging(logged, register_as, alias)

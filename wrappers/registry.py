@@ -44,7 +44,7 @@ def _get_model(client: MlflowClient, name: str):
 
 
 def aliases_of(name: str, client: MlflowClient | None = None) -> dict[str, str]:
-    return dict(_get_model(_client(client), name).aliases)
+    return {a: str(v) for a, v in _get_model(_client(client), name).aliases.items()}
 
 
 def _history(client: MlflowClient, name: str, alias: str) -> list[str]:
@@ -136,7 +136,7 @@ def list_models(client: MlflowClient | None = None) -> list[RegisteredModelSumma
         out.append(
             RegisteredModelSummary(
                 name=rm.name,
-                aliases=dict(rm.aliases),
+                aliases={a: str(v) for a, v in rm.aliases.items()},
                 latest_version=str(max(versions)) if versions else None,
                 description=rm.description,
             )

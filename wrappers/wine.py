@@ -94,13 +94,13 @@ def log_model(
         mlflow.log_params(fit.params)
         mlflow.log_metrics(fit.metrics)
         mlflow.set_tags(tags)
-        mlflow.sklearn.log_model(
+        info = mlflow.sklearn.log_model(
             fit.model,
             name="model",
             signature=signature(),
             input_example=fit.x_test.head(2),
             pip_requirements=pinned("scikit-learn", "skops", "numpy", "pandas", "mlflow"),
         )
-    logged = LoggedModel(KIND, run.info.run_id, f"runs:/{run.info.run_id}/model",
+    logged = LoggedModel(KIND, run.info.run_id, info.model_uri,
                          metrics=fit.metrics, tags=tags)
     return finish_logging(logged, register_as, alias)

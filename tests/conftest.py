@@ -1,0 +1,38 @@
+"""Fixtures shared by every tier: a fresh MLflow tracking store per test, tiny models."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+
+@pytest.fixture
+def tracking_uri(tmp_path, monkeypatch):
+    """A fresh sqlite tracking + registry store per test; artifacts land under tmp_path."""
+    import mlflow
+
+    monkeypatch.chdir(tmp_path)  # default artifact root (./mlruns) is relative to cwd
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    # The fluent API caches the active experiment id across stores; "0" exists in every store.
+    mlflow.set_experiment(experiment_id="0")
+    yield uri
+    mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture(scope="session")
+def tiny_hf_dir(tmp_path_factory):
+    """A tiny random-init BERT classifier + WordPiece tokenizer, built once per session."""
+    pytest.importorskip("torch", reason="needs the hf extra: pip install -e '.[hf]'")
+    from wrappers.hf import build_tiny_text_classifier
+
+    return build_tiny_text_classifier(tmp_path_factory.mktemp("tiny-hf"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
