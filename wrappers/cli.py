@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 
 from wrappers.errors import WrappersError
-from wrappers.tracking import DEFAULT_TRACKING_URI, use_tracking_uri
+from wrappers.tracking import DEFAULT_TRACKING_URI, ensure_experiment, use_tracking_uri
 
 
 def parser(description: str, register: bool = True) -> argparse.ArgumentParser:
@@ -28,6 +28,12 @@ def parser(description: str, register: bool = True) -> argparse.ArgumentParser:
             "--alias", help="set this alias (e.g. staging, production) on the new version"
         )
         p.add_argument("--experiment", help="MLflow experiment name (default: per model kind)")
+        p.add_argument(
+            "--artifact-location",
+            help="create --experiment with its artifacts here, e.g. "
+            "wasbs://CONTAINER@ACCOUNT.blob.core.windows.net/PATH for Azure Blob "
+            "(default: the server's artifact store)",
+        )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     return p
 
@@ -37,8 +43,12 @@ def run(main: Callable[[argparse.Namespace], object], args: argparse.Namespace) 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         uri = use_tracking_uri(args.tracking_uri)
+        if getattr(args, "artifact_location", None):
+            if not args.experiment:
+                raise WrappersError("--artifact-location needs --experiment NAME")
+            ensure_experiment(args.experiment, args.artifact_location)
         result = main(args)
-    except WrappersError as exc:
+    except (WrappersError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -40,3 +40,22 @@ def use_tracking_uri(explicit: str | None = None, check: bool = True) -> str:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return uri
+
+
+def ensure_experiment(name: str, artifact_location: str | None = None) -> str:
+    """Create ``name`` (artifacts at ``artifact_location``, e.g. a wasbs:// URI) if missing.
+
+    An existing experiment keeps its location: MLflow cannot move one, so a mismatch is
+    reported instead of silently writing elsewhere.
+    """
+    import mlflow
+
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is None:
+        return mlflow.create_experiment(name, artifact_location=artifact_location)
+    if artifact_location and exp.artifact_location.rstrip("/") != artifact_location.rstrip("/"):
+        raise ValueError(
+            f"experiment '{name}' already stores artifacts at {exp.artifact_location}, not "
+            f"{artifact_location}; pick another --experiment name for the new location"
+        )
+    return exp.experiment_id

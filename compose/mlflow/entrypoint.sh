@@ -1,0 +1,24 @@
+#!/bin/sh
+# Start the MLflow tracking/registry server from environment variables (docker-compose.yml).
+# MLFLOW_SERVER_BACKEND picks the HTTP server: uvicorn (MLflow's default, async, --workers)
+# or gunicorn (sync workers). See README "Why uvicorn" for the measurement behind the default.
+set -eu
+
+: "${MLFLOW_BACKEND_STORE_URI:?set MLFLOW_BACKEND_STORE_URI (postgresql+psycopg2://user:pass@postgres:5432/mlflow)}"
+: "${MLFLOW_ARTIFACTS_DESTINATION:?set MLFLOW_ARTIFACTS_DESTINATION (e.g. s3://mlflow/artifacts)}"
+workers="${MLFLOW_SERVER_WORKERS:-2}"
+# MLflow 3.17 answers 403 to Host headers outside localhost/private IPs; name the hosts
+# clients use (containers: mlflow:5000; host: 127.0.0.1/localhost on any port).
+export MLFLOW_SERVER_ALLOWED_HOSTS="${MLFLOW_SERVER_ALLOWED_HOSTS:-mlflow:5000,mlflow,localhost:*,127.0.0.1:*}"
+
+set -- mlflow server \
+  --backend-store-uri "$MLFLOW_BACKEND_STORE_URI" \
+  --serve-artifacts \
+  --artifacts-destination "$MLFLOW_ARTIFACTS_DESTINATION" \
+  --host 0.0.0.0 --port 5000
+
+case "${MLFLOW_SERVER_BACKEND:-uvicorn}" in
+  gunicorn) exec "$@" --gunicorn-opts "--workers ${workers} --timeout 120 --graceful-timeout 20" ;;
+  uvicorn) exec "$@" --workers "$workers" ;;
+  *) echo "MLFLOW_SERVER_BACKEND must be uvicorn or gunicorn, got '${MLFLOW_SERVER_BACKEND}'" >&2; exit 2 ;;
+esac

@@ -1,0 +1,1 @@
+"""One-shot store initialisation: the MinIO bucket and the Azurite container."""
