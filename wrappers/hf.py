@@ -186,6 +186,8 @@ def log_model(
             mlflow.log_params({"model_name_or_path": str(model_name_or_path),
                                "batch_size": batch_size})
             mlflow.set_tags(tags)
+            # The run's own copy of the config (labels, architecture) — browsable in the UI.
+            mlflow.log_artifact(str(Path(local) / "config.json"), artifact_path="hf_config")
             info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=HFTextClassifier(batch_size=batch_size),
