@@ -32,7 +32,7 @@ def served_wine(tracking_uri, tmp_path):
     bindir = os.path.dirname(sys.executable)
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri,
            "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
-    log = open(tmp_path / "serve.log", "wb")
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 — held across the yield
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/wine@production",
          "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
