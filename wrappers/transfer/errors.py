@@ -1,0 +1,77 @@
+"""Transfer errors: each names the blob or container, the cause, and what to do about it."""
+
+from __future__ import annotations
+
+from wrappers.errors import WrappersError
+
+
+class TransferError(WrappersError):
+    """Base class of every error raised by wrappers.transfer."""
+
+
+class UnsupportedStoreURI(TransferError):
+    def __init__(self, uri: str):
+        self.uri = uri
+        super().__init__(
+            f"cannot store files at {uri!r}: expected "
+            "wasbs://CONTAINER@ACCOUNT.blob.core.windows.net/PREFIX, azure://CONTAINER/PREFIX "
+            "(with AZURE_STORAGE_CONNECTION_STRING) or s3://BUCKET/PREFIX"
+        )
+
+
+class MissingCredentials(TransferError):
+    def __init__(self, uri: str, hint: str):
+        self.uri = uri
+        super().__init__(f"no credentials for {uri}: {hint}")
+
+
+class StoreAccessDenied(TransferError):
+    """The store answered 401/403: wrong key, expired SAS, or no permission."""
+
+    def __init__(self, uri: str, cause: str, hint: str):
+        self.uri = uri
+        super().__init__(f"access to {uri} denied ({cause}) — {hint}")
+
+
+class ContainerNotFound(TransferError):
+    """The Azure container or S3 bucket does not exist; nothing was written."""
+
+    def __init__(self, uri: str, kind: str, name: str, hint: str):
+        self.uri = uri
+        super().__init__(f"{kind} '{name}' does not exist (while accessing {uri}) — {hint}")
+
+
+class TransferFailed(TransferError):
+    """Retries are exhausted (or the failure is not transient); nothing was committed."""
+
+    def __init__(self, uri: str, what: str, cause: BaseException | str,
+                 attempts: int | None = None):
+        self.uri = uri
+        self.cause = cause
+        tried = f" after {attempts} attempts" if attempts else ""
+        cause_text = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
+        # Azure errors carry a multi-line XML body; the first line says what happened.
+        cause_text = str(cause_text).strip().splitlines()[0][:300] if cause_text else "unknown"
+        super().__init__(
+            f"{what} of {uri} failed{tried}; last cause: {cause_text}. Nothing was committed: "
+            "rerun the same command to resume (blocks already stored are not sent again)"
+        )
+
+
+class IntegrityError(TransferError):
+    """Bytes on disk do not hash to the sha256 recorded at upload time."""
+
+    def __init__(self, uri: str, expected: str, actual: str, hint: str | None = None):
+        self.uri, self.expected, self.actual = uri, expected, actual
+        super().__init__(
+            f"sha256 mismatch for {uri}: expected {expected}, got {actual} — "
+            + (hint or "the downloaded copy was discarded; retry, and if it persists the stored "
+               "object was changed after upload: upload it again")
+        )
+
+
+class BlobNotFound(TransferError):
+    def __init__(self, uri: str, hint: str = "check the manifest's store URI and the credentials' "
+                 "account/endpoint"):
+        self.uri = uri
+        super().__init__(f"{uri} does not exist — {hint}")
