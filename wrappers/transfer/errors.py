@@ -9,6 +9,25 @@ class TransferError(WrappersError):
     """Base class of every error raised by wrappers.transfer."""
 
 
+def describe_cause(cause: BaseException | str) -> str:
+    """One line: HTTP status and service error code when there are any, then the message."""
+    if isinstance(cause, str):
+        return cause
+    status = getattr(cause, "status_code", None)
+    code = getattr(cause, "error_code", None)
+    response = getattr(cause, "response", None)
+    if isinstance(response, dict):  # botocore ClientError
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", status)
+        code = response.get("Error", {}).get("Code", code)
+    code = getattr(code, "value", code)
+    # Azure errors carry a multi-line XML body; the first line says what happened.
+    lines = str(cause).strip().splitlines()
+    text = f"{type(cause).__name__}: {lines[0][:300] if lines else ''}"
+    if status:
+        return f"HTTP {status}{' ' + str(code) if code else ''} ({text})"
+    return text
+
+
 class UnsupportedStoreURI(TransferError):
     def __init__(self, uri: str):
         self.uri = uri
@@ -49,11 +68,9 @@ class TransferFailed(TransferError):
         self.uri = uri
         self.cause = cause
         tried = f" after {attempts} attempts" if attempts else ""
-        cause_text = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
-        # Azure errors carry a multi-line XML body; the first line says what happened.
-        cause_text = str(cause_text).strip().splitlines()[0][:300] if cause_text else "unknown"
         super().__init__(
-            f"{what} of {uri} failed{tried}; last cause: {cause_text}. Nothing was committed: "
+            f"{what} of {uri} failed{tried}; last cause: {describe_cause(cause)}. "
+            "Nothing was committed: "
             "rerun the same command to resume (blocks already stored are not sent again)"
         )
 
