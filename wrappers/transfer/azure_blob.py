@@ -11,6 +11,7 @@ downloads that land only after their sha256 matches.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import random
 import tempfile
@@ -36,6 +37,12 @@ from wrappers.transfer.settings import TransferSettings
 from wrappers.transfer.store import ObjectStore, Stopwatch, UploadReport
 
 MAX_BLOCKS_PER_BLOB = 50_000  # service limit
+
+# azure-core logs every request's headers at INFO: with the CLIs' and the serving containers'
+# INFO logging that is thousands of lines per model. Quiet unless someone set a level on it.
+_http_log = logging.getLogger("azure.core.pipeline.policies.http_logging_policy")
+if _http_log.level == logging.NOTSET:
+    _http_log.setLevel(logging.WARNING)
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 ACCESS_KEY_ENV = "AZURE_STORAGE_ACCESS_KEY"  # the name MLflow's Azure artifact repo reads
 SAS_TOKEN_ENV = "AZURE_STORAGE_SAS_TOKEN"
