@@ -32,7 +32,7 @@ from wrappers.transfer.manifest import (
     FileEntry,
     move_into_place_if_verified,
 )
-from wrappers.transfer.progress import TransferProgress
+from wrappers.transfer.progress_bar import TransferProgress
 from wrappers.transfer.settings import TransferSettings
 from wrappers.transfer.store import ObjectStore, Stopwatch, UploadReport
 

@@ -31,7 +31,7 @@ from wrappers.transfer.errors import (
 )
 from wrappers.transfer.locations import StoreLocation
 from wrappers.transfer.manifest import SHA256_METADATA_KEY, FileEntry, move_into_place_if_verified
-from wrappers.transfer.progress import TransferProgress
+from wrappers.transfer.progress_bar import TransferProgress
 from wrappers.transfer.settings import MiB, TransferSettings
 from wrappers.transfer.store import ObjectStore, Stopwatch, UploadReport
 
