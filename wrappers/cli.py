@@ -41,6 +41,8 @@ def parser(description: str, register: bool = True) -> argparse.ArgumentParser:
 def run(main: Callable[[argparse.Namespace], object], args: argparse.Namespace) -> int:
     """Connect to the tracking server, run ``main``, print its result; errors → exit 2."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # azure-storage-blob logs every HTTP request and response header at INFO.
+    logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         uri = use_tracking_uri(args.tracking_uri)
         if getattr(args, "artifact_location", None):

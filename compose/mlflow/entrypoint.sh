@@ -18,7 +18,11 @@ set -- mlflow server \
   --host 0.0.0.0 --port 5000
 
 case "${MLFLOW_SERVER_BACKEND:-gunicorn}" in
-  gunicorn) exec "$@" --gunicorn-opts "--workers ${workers} --timeout 120 --graceful-timeout 20" ;;
+  # --app-name mlops-stack: MLflow's Flask app minus the presigned-URL advertisement that host
+  # clients cannot follow (services/mlflow_server/app.py).
+  gunicorn) exec "$@" --app-name mlops-stack --gunicorn-opts "--workers ${workers} --timeout 120 --graceful-timeout 20" ;;
+  # uvicorn serves MLflow's FastAPI app, which the mlops-stack app does not wrap: host clients
+  # then need MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD=false and MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=false.
   uvicorn) exec "$@" --workers "$workers" ;;
   *) echo "MLFLOW_SERVER_BACKEND must be uvicorn or gunicorn, got '${MLFLOW_SERVER_BACKEND}'" >&2; exit 2 ;;
 esac
