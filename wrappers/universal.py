@@ -489,13 +489,14 @@ def log_model(
     example = pd.DataFrame({hf.TEXT_COLUMN: hf.TINY_CORPUS[:2]}) if text else input_example
     feature_names = None if text else [str(c) for c in input_example.columns]
 
+    # Credentials and container first: a clear error before minutes of exporting.
+    open_store(storage, settings).check_access()
     with tempfile.TemporaryDirectory() as tmp:
         local = export_model(provider, model_name, model, Path(tmp) / "export", input_example)
         content_sha = dir_sha256(local)
         name = storage_name(model_name)
         folder = version or content_sha[:16]
         store = open_store(f"{storage.rstrip('/')}/{name}/{folder}", settings)
-        store.check_access()  # before any upload: a clear error, nothing half-written
 
         draft = ModelManifest(name, provider, task, folder, Manifest(store.uri()),
                               feature_names, asdict(Components.detect(local)))

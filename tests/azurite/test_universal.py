@@ -1,0 +1,265 @@
+"""UniversalModelWrapper end to end on Azurite: save → register → serve by alias in a fresh
+process → second load from the cache; one contract test over every provider."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+
+from tests.azurite.servers import REPO, free_port
+from wrappers import hf, universal
+from wrappers.base import file_sha256
+from wrappers.transfer import ContainerNotFound
+
+pytestmark = pytest.mark.azurite
+
+TEXTS = ["the wine was excellent and fruity", "terrible sour taste", "a wonderful finish",
+         "flat and watery"]
+
+LOAD_AND_PREDICT = """
+import json, sys
+import mlflow
+model = mlflow.pyfunc.load_model(sys.argv[1])
+out = model.predict(json.loads(sys.argv[2]))
+stats = model.unwrap_python_model().cache_stats
+print(json.dumps({"predictions": out.to_dict(orient="records"),
+                  "downloads": stats.downloads, "hits": stats.hits}))
+"""
+
+
+def _child_env(tracking_uri: str, cache: Path) -> dict[str, str]:
+    bindir = os.path.dirname(sys.executable)  # mlflow execs uvicorn from PATH
+    return {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri,
+            "UNIVERSAL_MODEL_CACHE": str(cache), "PYTHONPATH": str(REPO),
+            "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+
+
+def _serve(model_uri: str, env: dict, log_path: Path, timeout: float = 120):
+    port = free_port()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
+             "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"mlflow models serve exited {proc.returncode}: "
+                        f"{log_path.read_text()[-3000:]}")
+        try:
+            if requests.get(url + "/ping", timeout=1).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    pytest.fail(f"mlflow models serve did not answer /ping in {timeout:.0f} s: "
+                f"{log_path.read_text()[-3000:]}")
+
+
+def _assert_same_predictions(got: list[dict], expected: pd.DataFrame):
+    assert [r["label"] for r in got] == expected["label"].tolist()
+    assert [r["score"] for r in got] == pytest.approx(expected["score"].tolist(), abs=1e-6)
+
+
+@pytest.mark.slow
+def test_hf_model_in_azurite_is_served_by_alias_and_reloaded_from_cache(
+        tracking_uri, tiny_hf_dir, container, fault_proxy, tmp_path):
+    original = hf.HFTextClassifier()
+    original.load_context(universal._artifacts_context(**{hf.ARTIFACT_KEY: str(tiny_hf_dir)}))
+    expected = original.predict(None, TEXTS)
+
+    logged = universal.UniversalModelWrapper.save(
+        str(tiny_hf_dir), "huggingface", "text-classification",
+        storage=f"azure://{container}/models", register_as="sentiment-universal",
+        alias="production")
+
+    # The registry holds a manifest, not the weights.
+    local = Path(mlflow.artifacts.download_artifacts(logged.model_uri))
+    artifacts = sorted(p.relative_to(local / "artifacts").as_posix()
+                       for p in (local / "artifacts").rglob("*") if p.is_file())
+    assert artifacts == ["universal-manifest.json"]
+    weights_sha = file_sha256(tiny_hf_dir / "model.safetensors")
+    assert all(file_sha256(p) != weights_sha for p in local.rglob("*") if p.is_file())
+    manifest = universal.ModelManifest.read(local / "artifacts" / universal.MANIFEST_FILE)
+    entry = manifest.files.entry("model.safetensors")
+    assert entry.sha256 == weights_sha
+    assert entry.uri.startswith(f"azure://{container}/models/{tiny_hf_dir.name}/")
+
+    # A fresh process serves it by alias, fetching the files through the proxy.
+    fault_proxy.reset_log()
+    cache = tmp_path / "serving-cache"
+    env = _child_env(tracking_uri, cache)
+    proc, url = _serve("models:/sentiment-universal@production", env, tmp_path / "serve.log")
+    try:
+        resp = requests.post(url + "/invocations", json={"inputs": TEXTS}, timeout=30)
+        assert resp.status_code == 200, resp.text
+        _assert_same_predictions(resp.json()["predictions"], expected)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    blob_gets = fault_proxy.requests(method="GET")
+    assert {r.path.rsplit("/", 1)[-1] for r in blob_gets} >= {"model.safetensors",
+                                                               "config.json"}
+
+    # Another fresh process on the same host: everything from the cache, no request at all.
+    fault_proxy.reset_log()
+    out = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_PREDICT, "models:/sentiment-universal@production",
+         json.dumps(TEXTS)], env=env, capture_output=True, text=True, timeout=180, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    _assert_same_predictions(result["predictions"], expected)
+    assert result["downloads"] == 0 and result["hits"] == len(manifest.files.files)
+    assert fault_proxy.requests(outcome=None) == []
+
+
+def _wine_fit():
+    from wrappers import wine
+
+    return wine.train_wine()
+
+
+def _sklearn_case(tmp_path):
+    fit = _wine_fit()
+    x = fit.x_test.head(5)
+    return dict(model_name="wine-elasticnet", provider="sklearn", task="tabular-regression",
+                model=fit.model, input_example=x,
+                expected=pd.DataFrame({"prediction": fit.model.predict(x)}))
+
+
+def _onnx_tabular_case(tmp_path):
+    from wrappers.onnx import sklearn_to_onnx
+
+    fit = _wine_fit()
+    x = fit.x_test.head(5)
+    path = sklearn_to_onnx(fit.model, x.shape[1], tmp_path / "wine.onnx")
+    return dict(model_name=str(path), provider="onnx", task="tabular-regression",
+                input_example=x, expected=pd.DataFrame({"prediction": fit.model.predict(x)}))
+
+
+def _pytorch_case(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    x = pd.DataFrame(np.random.default_rng(0).normal(size=(6, 4)), columns=list("abcd"))
+    with torch.no_grad():
+        probs = torch.softmax(net(torch.tensor(x.to_numpy(), dtype=torch.float32)), dim=1)
+    best = probs.argmax(dim=1)
+    expected = pd.DataFrame({"prediction": best.numpy(),
+                             "score": probs[torch.arange(len(best)), best].numpy()})
+    return dict(model_name="tiny-mlp", provider="pytorch", task="tabular-classification",
+                model=net, input_example=x, expected=expected)
+
+
+def _onnx_text_case(tmp_path, tiny_hf_dir):
+    from wrappers.onnx import hf_to_onnx
+
+    out = tmp_path / "tiny-bert-onnx"
+    out.mkdir()
+    hf_to_onnx(tiny_hf_dir, out / "model.onnx")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (out / name).write_bytes((tiny_hf_dir / name).read_bytes())
+    id2label = json.loads((tiny_hf_dir / "config.json").read_text())["id2label"]
+    (out / "labels.json").write_text(json.dumps(id2label))
+    original = hf.HFTextClassifier()
+    original.load_context(universal._artifacts_context(**{hf.ARTIFACT_KEY: str(tiny_hf_dir)}))
+    return dict(model_name=str(out), provider="onnx", task="text-classification",
+                input_example=None, expected=original.predict(None, TEXTS), texts=TEXTS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["sklearn", "onnx-tabular", "pytorch", "onnx-text"])
+def test_every_provider_round_trips_through_azurite(case, tracking_uri, tiny_hf_dir, container,
+                                                   azure_env, tmp_path, monkeypatch):
+    builders = {"sklearn": _sklearn_case, "onnx-tabular": _onnx_tabular_case,
+                "pytorch": _pytorch_case,
+                "onnx-text": lambda p: _onnx_text_case(p, tiny_hf_dir)}
+    spec = builders[case](tmp_path)
+    expected = spec.pop("expected")
+    model_input = spec.pop("texts", None)
+    model_input = spec["input_example"] if model_input is None else model_input
+
+    universal.UniversalModelWrapper.save(
+        spec.pop("model_name"), spec.pop("provider"), spec.pop("task"),
+        storage=f"azure://{container}/models", register_as=f"u-{case}", alias="staging", **spec)
+    # A cache the saving step did not seed: the load must download every file.
+    monkeypatch.setenv(universal.CACHE_ENV, str(tmp_path / "fresh-cache"))
+    model = mlflow.pyfunc.load_model(f"models:/u-{case}@staging")
+    got = model.predict(model_input)
+
+    assert model.unwrap_python_model().cache_stats.downloads > 0
+    assert list(got.columns) == list(expected.columns)
+    for column in expected.columns:
+        if expected[column].dtype.kind in "fc":
+            np.testing.assert_allclose(got[column], expected[column], rtol=1e-5, atol=1e-6)
+        else:
+            assert got[column].tolist() == expected[column].tolist()
+
+
+@pytest.mark.slow
+def test_corrupt_cached_file_is_downloaded_again(tracking_uri, container, azure_env, tmp_path,
+                                                 monkeypatch):
+    spec = _sklearn_case(tmp_path)
+    universal.UniversalModelWrapper.save(
+        "wine-elasticnet", "sklearn", "tabular-regression", storage=f"azure://{container}/m",
+        model=spec["model"], input_example=spec["input_example"], register_as="wine-u")
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setenv(universal.CACHE_ENV, str(cache_dir))
+    first = mlflow.pyfunc.load_model("models:/wine-u/1")
+    stats = first.unwrap_python_model().cache_stats
+    assert (stats.downloads, stats.repaired) == (1, 0)  # model.skops (a regressor: no labels)
+
+    weights = universal.ModelFileCache(cache_dir).blob_path(
+        first.unwrap_python_model().manifest.files.entry("model.skops").sha256)
+    weights.write_bytes(b"not a model" + weights.read_bytes()[11:])  # same size, wrong bytes
+
+    again = mlflow.pyfunc.load_model("models:/wine-u/1")
+    stats = again.unwrap_python_model().cache_stats
+    assert (stats.repaired, stats.downloads) == (1, 1)
+    pd.testing.assert_frame_equal(again.predict(spec["input_example"]), spec["expected"])
+
+
+def test_missing_container_fails_before_anything_is_logged(tracking_uri, azure_env, tmp_path):
+    spec = _sklearn_case(tmp_path)
+    with pytest.raises(ContainerNotFound, match="'no-such-container' does not exist"):
+        universal.UniversalModelWrapper.save(
+            "wine-elasticnet", "sklearn", "tabular-regression",
+            storage="azure://no-such-container/m", model=spec["model"],
+            input_example=spec["input_example"], register_as="never")
+    assert mlflow.search_runs(search_all_experiments=True).empty
+    assert mlflow.MlflowClient().search_registered_models() == []
+
+
+@pytest.mark.slow
+def test_save_universal_cli_registers_and_aliases(tracking_uri, container, azure_env, tmp_path,
+                                                  tiny_hf_dir):
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "save_universal.py"), "--tiny",
+         "--storage", f"azure://{container}/cli", "--register", "cli-universal",
+         "--alias", "production", "--no-progress", "--json"],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+        timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout[out.stdout.index("{"):])
+    assert (result["registered_name"], result["alias"]) == ("cli-universal", "production")
+    assert result["tags"][universal.TAG_STORE_URI].startswith(f"azure://{container}/cli/")
+
+    missing = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "save_universal.py"), "--model",
+         str(tiny_hf_dir), "--storage", "azure://no-such-container/cli"],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+        timeout=300, cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "container 'no-such-container' does not exist" in missing.stderr
