@@ -10,11 +10,12 @@ Which part is the SDKs' and which is ours:
 ============================  ==================================  =============================
 concern                        Azure (azure-storage-blob)          S3 (boto3)
 ============================  ==================================  =============================
-per-request retries, backoff   SDK: azure-core RetryPolicy         SDK: botocore "standard"
-(408/429/5xx, timeouts,        (+ jitter, ours: 4 lines)           retry mode
-resets), bounded attempts
+per-request retries, backoff   SDK: azure-core RetryPolicy, with   SDK: botocore "standard"
+(408/429/5xx, timeouts,        jitter added (the storage SDK's     retry mode
+resets), bounded attempts      default policy skips 429)
 parallel download              SDK: download_blob(max_concurrency) SDK: s3transfer download_file
 per-block wire integrity       SDK: validate_content (MD5)         ours: Content-MD5 per part
+(opt-in: TRANSFER_VERIFY_BLOCKS=1)
 parallel upload                ours: stage_block worker pool       ours: upload_part worker pool
 resume                         ours: deterministic block ids vs.   ours: ListMultipartUploads +
                                the uncommitted block list          ListParts, parts matched by MD5

@@ -2,12 +2,13 @@
 
 What boto3 does here: HTTP retries (botocore "standard" mode: exponential backoff with jitter
 on throttling/429, 5xx, timeouts and connection errors, ``max_attempts`` bounded), parallel
-ranged downloads (s3transfer's ``download_file`` with a TransferConfig), per-part MD5 checked by
-the service (Content-MD5 on every UploadPart). What this module adds: uploads as a multipart
-upload of its own — s3transfer aborts its multipart upload on failure, so it can never resume —
-that continues a pending upload for the same key (ListMultipartUploads + ListParts, keeping
-parts whose ETag equals the local part's MD5), sha256 in object metadata, and downloads that
-land only after their sha256 matches.
+ranged downloads (s3transfer's ``download_file`` with a TransferConfig), per-part MD5 checked
+by the service (Content-MD5 on every UploadPart, with ``verify_blocks``).
+
+What this module adds: uploads as a multipart upload of its own (s3transfer aborts its
+multipart upload on failure, so it can never resume) that continues a pending upload for the
+same key (ListMultipartUploads + ListParts, keeping parts whose ETag equals the local part's
+MD5); sha256 in object metadata; downloads that land only after their sha256 matches.
 
 Servers without ListMultipartUploads/ListParts (s3rver, the offline stand-in) get a fresh
 upload every time: correct, just not resumable.
@@ -202,8 +203,9 @@ class ResumableMultipartUploader:
         if size <= part_size:
             data = path.read_bytes()
             try:
+                extra = {"ContentMD5": _md5_b64(data)} if self.settings.verify_blocks else {}
                 self.client.put_object(Bucket=self.store.bucket, Key=key, Body=data,
-                                       Metadata=metadata, ContentMD5=_md5_b64(data))
+                                       Metadata=metadata, **extra)
             except Exception as exc:
                 raise self.store._translate(exc, uri, "upload") from exc
             return UploadReport(entry, 1, 1, size, clock.seconds, committed=True)
@@ -259,16 +261,20 @@ class ResumableMultipartUploader:
             with open(path, "rb") as fh:
                 number = 1
                 while data := fh.read(part_size):
-                    md5 = hashlib.md5(data)
-                    etag = md5.hexdigest()
-                    if held.get(number) == (etag, len(data)):
-                        etags[number] = etag
+                    # MD5 only where it buys something: matching a part the server holds
+                    # (its ETag), or Content-MD5 when verify_blocks asks for it.
+                    md5 = hashlib.md5(data) if (number in held or
+                                                self.settings.verify_blocks) else None
+                    if md5 and held.get(number) == (md5.hexdigest(), len(data)):
+                        etags[number] = md5.hexdigest()
                         progress.advance(len(data))
                     else:
                         if len(inflight) >= window:
                             self._reap(inflight, FIRST_COMPLETED, uri, etags)
+                        content_md5 = (base64.b64encode(md5.digest()).decode()
+                                       if md5 and self.settings.verify_blocks else None)
                         fut = pool.submit(self._send_part, key, upload_id, number, data,
-                                          base64.b64encode(md5.digest()).decode(), progress)
+                                          content_md5, progress)
                         inflight[fut] = number
                         sent += 1
                         bytes_sent += len(data)
@@ -284,8 +290,9 @@ class ResumableMultipartUploader:
         return parts, sent, bytes_sent
 
     def _send_part(self, key, upload_id, number, data, md5_b64, progress) -> str:
+        extra = {"ContentMD5": md5_b64} if md5_b64 else {}
         resp = self.client.upload_part(Bucket=self.store.bucket, Key=key, UploadId=upload_id,
-                                       PartNumber=number, Body=data, ContentMD5=md5_b64)
+                                       PartNumber=number, Body=data, **extra)
         progress.advance(len(data))
         return resp["ETag"].strip('"')
 
