@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -49,7 +50,9 @@ def run(main: Callable[[argparse.Namespace], object], args: argparse.Namespace) 
             if not args.experiment:
                 raise WrappersError("--artifact-location needs --experiment NAME")
             ensure_experiment(args.experiment, args.artifact_location)
-        result = main(args)
+        # --json: stdout carries only the JSON document (MLflow prints run links to stdout).
+        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+            result = main(args)
     except (WrappersError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
