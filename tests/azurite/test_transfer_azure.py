@@ -32,7 +32,8 @@ def blob_exists(azurite, container: str, name: str) -> bool:
     return azurite.service().get_blob_client(container, name).exists()
 
 
-def test_200mib_round_trip_serial_and_parallel_is_byte_identical(container, azure_env, tmp_path):
+def test_200mib_round_trip_serial_and_parallel_is_byte_identical(container, azure_env, tmp_path,
+                                                                 capsys):
     src = random_file(tmp_path / "weights.bin", 200 * MiB, seed=1)
     src_sha = file_sha256(src)
     timings = {}
@@ -52,10 +53,11 @@ def test_200mib_round_trip_serial_and_parallel_is_byte_identical(container, azur
         assert file_sha256(dest) == src_sha
         assert filecmp.cmp(src, dest, shallow=False)
         dest.unlink()
-    for c, (up, down) in timings.items():
-        label = "serial  " if c == 1 else f"parallel x{c}"
-        print(f"\n200 MiB {label}: upload {up:5.2f} s ({200 / up:4.0f} MiB/s), "
-              f"download {down:5.2f} s ({200 / down:4.0f} MiB/s)", end="")
+    with capsys.disabled():  # the timings are for people reading the test log
+        for c, (up, down) in timings.items():
+            label = "serial     " if c == 1 else f"parallel x{c}"
+            print(f"\n200 MiB {label}: upload {up:5.2f} s ({200 / up:4.0f} MiB/s), "
+                  f"download {down:5.2f} s ({200 / down:4.0f} MiB/s)", end="")
 
 
 def test_transfer_completes_through_dropped_connections_503s_and_429s(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,7 @@ class ObjectStore(ABC):
         return loc.prefix[len(self.location.prefix):].lstrip("/")
 
     def upload_tree(self, local_dir: str | os.PathLike,
-                    on_file: callable | None = None) -> Manifest:
+                    on_file: Callable[[UploadReport], None] | None = None) -> Manifest:
         """Upload every file under ``local_dir``, largest first; returns their manifest."""
         root = Path(local_dir)
         files = sorted((p for p in root.rglob("*") if p.is_file()),
