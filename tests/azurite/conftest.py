@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -25,8 +24,6 @@ from tests.azurite.servers import (
     start_azurite,
     start_s3rver,
 )
-
-MiB = 1 << 20
 
 
 def _unavailable(reason: str):
@@ -104,17 +101,3 @@ def s3rver(tmp_path_factory):
         _unavailable(str(exc))
     yield s3rver_env(server.url)
     server.stop()
-
-
-def random_file(path: Path, size: int, seed: int = 0) -> Path:
-    """``size`` pseudo-random bytes (incompressible, reproducible) written in 8 MiB pieces."""
-    import random
-
-    rng = random.Random(seed)
-    with open(path, "wb") as fh:
-        left = size
-        while left:
-            n = min(left, 8 * MiB)
-            fh.write(rng.randbytes(n))
-            left -= n
-    return path

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.azurite.conftest import MiB, random_file
+from tests.azurite.payloads import MiB, random_file
 from tests.azurite.servers import AZURITE_ACCOUNT, REPO, azurite_connection_string
 from wrappers.base import file_sha256
 from wrappers.transfer import (

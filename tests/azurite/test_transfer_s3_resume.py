@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
-from tests.azurite.conftest import MiB, random_file
 from tests.azurite.fault_proxy import FaultInjectingProxy
+from tests.azurite.payloads import MiB, random_file
 from tests.azurite.servers import REPO, free_port
 from wrappers.transfer import TransferSettings, open_store
 
