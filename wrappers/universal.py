@@ -474,7 +474,9 @@ def log_model(
 
     ``storage``: ``wasbs://CONTAINER@ACCOUNT.blob.core.windows.net/prefix``,
     ``azure://CONTAINER/prefix`` or ``s3://BUCKET/prefix``; files land under
-    ``<storage>/<model>/<version or first 16 hex of the content hash>/``.
+    ``<storage>/<model>/<version or first 16 hex of the content hash>/`` (saving other files
+    under an existing ``version`` replaces them: manifests of the old ones then fail their
+    sha256 check on load instead of serving the wrong weights).
     Tabular models need ``input_example`` (a DataFrame): its columns become the feature order
     and the signature.
     """
