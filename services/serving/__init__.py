@@ -1,10 +1,16 @@
-"""Serving containers: serve ``models:/NAME@ALIAS`` and follow the alias when it moves.
+"""Serving containers: serve ``models:/NAME@ALIAS`` over MLflow's scoring protocol and follow the
+alias when it moves, without failing a request.
 
-Two engines behind one front process on SERVING_PORT (``SERVING_ENGINE``):
-- ``fast``: the model is loaded in this process; requests go straight to MLflow's own scoring
-  functions (same parsing, schema enforcement and JSON as ``mlflow models serve``) without the
-  FastAPI stack, and an alias move is a hot swap of the loaded model.
-- ``mlflow``: ``mlflow models serve --env-manager local`` runs as a child process on an internal
-  port behind a small proxy; an alias move starts a second child, waits for it, switches the
-  proxy, then retires the first.
+Where things are:
+
+- ``__main__`` / ``supervisor``: the main process — binds the port, runs the worker processes,
+  polls the registry (``alias``), switches versions (two-phase, ``control``), restarts workers,
+  stops gracefully on SIGTERM.
+- ``worker``: one worker process — uvicorn on the shared socket plus a control thread.
+- ``engines/fast``: the model in the worker; MLflow's protocol (``protocol``) with exact numeric
+  fast paths (``parsing``, ``runners``), micro-batching (``batching``), checked at load
+  (``model``).
+- ``engines/mlflow``: ``mlflow models serve`` children (``backend``) behind a switchable
+  proxy (``proxy``).
+- ``settings``: every ``SERVING_*`` variable; ``metrics``: GET /metrics; ``errors``.
 """

@@ -1,37 +1,42 @@
-"""Minimal ASGI plumbing shared by both engines: read a body, send a response."""
+"""The little ASGI both engines need: read a request body, send a whole response."""
 
 from __future__ import annotations
 
-import json
+from typing import NamedTuple
 
 JSON = b"application/json"
+TEXT = b"text/plain; charset=utf-8"
+PROMETHEUS = b"text/plain; version=0.0.4; charset=utf-8"
+
+
+class Reply(NamedTuple):
+    status: int
+    body: bytes
+    content_type: bytes = JSON
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 async def read_body(receive) -> bytes:
-    chunks = []
-    while True:
+    message = await receive()
+    body = message.get("body", b"")
+    if not message.get("more_body"):
+        return body  # the common case: one chunk, no join
+    chunks = [body]
+    while message.get("more_body"):
         message = await receive()
         chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
+    return b"".join(chunks)
 
 
-async def respond(send, status: int, body: bytes | str, content_type: bytes = JSON,
-                  extra_headers: list | None = None) -> None:
-    if isinstance(body, str):
-        body = body.encode()
-    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status,
-                "headers": headers + (extra_headers or [])})
-    await send({"type": "http.response.body", "body": body})
-
-
-def error_body(message: str, error_code: str) -> str:
-    return json.dumps({"error_code": error_code, "message": message})
+async def send_reply(send, reply: Reply) -> None:
+    headers = [(b"content-type", reply.content_type),
+               (b"content-length", str(len(reply.body)).encode()), *reply.headers]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
 
 
 def header(scope, name: bytes) -> str | None:
-    for k, v in scope.get("headers", []):
-        if k == name:
-            return v.decode("latin-1")
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
     return None

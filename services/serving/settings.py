@@ -1,50 +1,122 @@
-"""Settings of a serving container, all from the environment (docker-compose.yml)."""
+"""Settings of a serving container: environment variables `SERVING_*` (docker-compose.yml).
+
+Only SERVING_MODEL_NAME is required; every other default serves `NAME@production` on port 8080
+with the fast engine and one worker per CPU.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
-ENGINES = ("fast", "mlflow")
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-class SettingsError(ValueError):
-    pass
-
-
-def _env(name: str, default: str) -> str:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+Engine = Literal["fast", "mlflow"]
+Batching = Literal["auto", "on", "off"]
 
 
-@dataclass(frozen=True)
-class ServingSettings:
-    model_name: str = field(default_factory=lambda: _env("SERVING_MODEL_NAME", ""))
-    """Registered model to serve (required)."""
-    model_alias: str = field(default_factory=lambda: _env("SERVING_MODEL_ALIAS", "production"))
-    """Alias to serve and follow."""
-    engine: str = field(default_factory=lambda: _env("SERVING_ENGINE", "fast"))
-    """fast (in-process, hot swap) or mlflow (`mlflow models serve` child behind a proxy)."""
-    host: str = field(default_factory=lambda: _env("SERVING_HOST", "0.0.0.0"))
-    port: int = field(default_factory=lambda: int(_env("SERVING_PORT", "8080")))
-    poll_interval: float = field(default_factory=lambda: float(_env("SERVING_POLL_INTERVAL", "3")))
-    """Seconds between registry polls for the alias."""
-    tracking_uri: str = field(default_factory=lambda: _env("MLFLOW_TRACKING_URI",
-                                                           "http://mlflow:5000"))
-    backend_start_timeout: float = field(
-        default_factory=lambda: float(_env("SERVING_BACKEND_START_TIMEOUT", "600")))
-    """mlflow engine: how long a new `mlflow models serve` child may take to answer /ping."""
-    drain_seconds: float = field(default_factory=lambda: float(_env("SERVING_DRAIN_SECONDS", "5")))
-    """mlflow engine: grace period for in-flight requests before the old child is stopped."""
+def _cpu_count() -> int:
+    # sched_getaffinity honours `docker run --cpuset-cpus`; cpu_count() would not.
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
-    def __post_init__(self):
-        if not self.model_name:
-            raise SettingsError("SERVING_MODEL_NAME is not set: name the registered model to "
-                                "serve, e.g. SERVING_MODEL_NAME=wine")
-        if self.engine not in ENGINES:
-            raise SettingsError(f"SERVING_ENGINE={self.engine!r} is not one of "
-                                f"{', '.join(ENGINES)}")
+
+class ServingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SERVING_", extra="ignore", frozen=True,
+                                      populate_by_name=True, use_attribute_docstrings=True)
+
+    model_name: str = Field(min_length=1)
+    """Registered model to serve, e.g. `wine` (required)."""
+
+    model_alias: str = "production"
+    """Alias to serve and follow: when it moves to another version, that version is loaded,
+    warmed up and switched to without failing a request."""
+
+    engine: Engine = "fast"
+    """`fast`: the model in-process behind a minimal ASGI app (MLflow's scoring protocol,
+    exact fast paths for sklearn/ONNX, hot swap). `mlflow`: `mlflow models serve
+    --env-manager local` children behind a switchable proxy."""
+
+    host: str = "0.0.0.0"
+    """Address to listen on."""
+
+    port: int = Field(default=8080, ge=1, le=65535)
+    """Port to listen on (container-internal; compose publishes it)."""
+
+    workers: int = Field(default_factory=_cpu_count, ge=1)
+    """Worker processes: fast engine — processes sharing the listening socket, each with its
+    own copy of the model; mlflow engine — `mlflow models serve --workers`. Default: one per
+    CPU available to the container."""
+
+    threads_per_worker: int | None = Field(default=None, ge=1)
+    """Intra-op threads per worker for torch / onnxruntime / BLAS (OMP_NUM_THREADS,
+    ONNX_INTRA_OP_THREADS). Default: CPUs / workers, at least 1 — more would oversubscribe."""
+
+    poll_interval: float = Field(default=5.0, gt=0)
+    """Seconds between registry lookups of the alias (and between retries while the tracking
+    server is down or the alias is not set yet)."""
+
+    batching: Batching = "auto"
+    """Micro-batching of concurrent requests into one predict call (pyfunc models such as text
+    classifiers). `auto`: on when, at load, batched predictions are bit-identical to one
+    request at a time and batching is measurably cheaper per row; `on`: always (results may
+    differ in the last bits from `mlflow models serve`, e.g. torch); `off`: never."""
+
+    max_batch_size: int = Field(default=32, ge=1)
+    """Upper bound on rows per batched predict call."""
+
+    max_batch_wait_ms: float = Field(default=0.0, ge=0)
+    """How long a batch may wait for more requests once the model is idle. 0 = never wait:
+    batches form only from requests that queue while the previous batch runs, so a lone
+    request pays no added latency."""
+
+    request_timeout: float = Field(
+        default=60.0, gt=0,
+        validation_alias=AliasChoices("SERVING_REQUEST_TIMEOUT",
+                                      "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"),
+    )
+    """Seconds a prediction may take before the answer is 504, as in `mlflow models serve`
+    (whose variable MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT is honoured too)."""
+
+    load_timeout: float = Field(default=600.0, gt=0)
+    """Seconds a new version may take to download, load and warm up before the switch is
+    abandoned (the current version keeps serving; retried later)."""
+
+    graceful_timeout: float = Field(default=30.0, ge=0)
+    """On SIGTERM: seconds in-flight requests get to finish before workers are killed."""
+
+    model_dir: Path | None = None
+    """Where model versions are downloaded (one folder per version, removed when retired).
+    Default: a fresh temporary directory."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Log level of the serving processes."""
+
+    tracking_uri: str = Field(
+        default="http://mlflow:5000",
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "SERVING_TRACKING_URI"),
+    )
+    """MLflow tracking/registry server (MLFLOW_TRACKING_URI); the compose service by
+    default."""
+
+    @field_validator("model_name", "model_alias")
+    @classmethod
+    def _no_slashes(cls, value: str) -> str:
+        if "/" in value or "@" in value:
+            raise ValueError(
+                f"{value!r} contains '/' or '@': give the bare name and alias, e.g. "
+                "SERVING_MODEL_NAME=wine SERVING_MODEL_ALIAS=production"
+            )
+        return value
 
     @property
     def alias_uri(self) -> str:
         return f"models:/{self.model_name}@{self.model_alias}"
+
+    @property
+    def intra_op_threads(self) -> int:
+        return self.threads_per_worker or max(1, _cpu_count() // self.workers)

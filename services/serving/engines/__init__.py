@@ -1,0 +1,1 @@
+"""Serving engines: `fast` (model in-process) and `mlflow` (`mlflow models serve` children)."""

@@ -1,0 +1,167 @@
+"""Request bodies → the float64 matrix MLflow would hand the model, without pandas.
+
+For a model whose signature is all-``double`` named columns, MLflow parses a request into a
+DataFrame, casts it to the schema and lets the flavor turn it into a numpy array. These
+functions build that array directly — same values, same column order, same memory layout
+(Fortran order: what ``DataFrame.to_numpy()`` returns, and the layout changes BLAS summation
+order, hence the last bits of a prediction) — for the plain cases: numbers only, exactly the
+schema's columns. Anything else returns None and the request takes MLflow's own path, which
+then decides between a lenient conversion (MLflow accepts "12.8" and true for doubles) and
+its error message. Returning None is always correct; returning an array must be exact.
+"""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import numpy as np
+
+# Literals json.loads accepts that must not reach the fast path: booleans (numpy would cast
+# them to 1.0/0.0 silently — MLflow does too, but through its own path), nulls, non-finite.
+# A column name containing one of these only costs that model the fast path.
+_NON_NUMBER_TOKENS = (b"true", b"false", b"null", b"NaN", b"Infinity")
+_SPLIT_KEYS = frozenset({"columns", "data", "index"})
+
+
+class NumericColumns:
+    """The named all-double input columns of a signature, and how to order them."""
+
+    __slots__ = ("names", "name_set", "position")
+
+    def __init__(self, names: tuple[str, ...]):
+        self.names = names
+        self.name_set = frozenset(names)
+        self.position = {name: i for i, name in enumerate(names)}
+
+    @classmethod
+    def from_schema(cls, schema) -> NumericColumns | None:
+        """The columns if every input is a required, named ``double`` column; else None."""
+        from mlflow.types import ColSpec, DataType
+
+        if schema is None or not schema.has_input_names() or schema.is_tensor_spec():
+            return None
+        specs = schema.inputs
+        if not specs or not all(isinstance(s, ColSpec) and s.type == DataType.double
+                                and s.required for s in specs):
+            return None
+        names = tuple(s.name for s in specs)
+        return cls(names) if len(set(names)) == len(names) else None
+
+
+def _matrix(rows) -> np.ndarray | None:
+    try:
+        arr = np.array(rows)
+    except (ValueError, TypeError):  # ragged rows
+        return None
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.dtype.kind not in "fi":
+        return None  # strings, objects (None, dicts, ints beyond int64), empty
+    if arr.dtype.kind == "i":
+        arr = arr.astype(np.float64)
+    elif not np.isfinite(arr).all():  # 1e400 parses to inf
+        return None
+    return arr
+
+
+def _records_rows(records, columns: NumericColumns):
+    if not isinstance(records, list) or not records:
+        return None
+    names, name_set = columns.names, columns.name_set
+    rows = []
+    for record in records:
+        if type(record) is not dict or record.keys() != name_set:
+            return None
+        rows.append([record[n] for n in names])
+    return rows
+
+
+def _split_rows(split, columns: NumericColumns):
+    if type(split) is not dict or not split.keys() <= _SPLIT_KEYS:
+        return None
+    cols, data = split.get("columns"), split.get("data")
+    if type(cols) is not list or type(data) is not list or len(cols) != len(columns.names):
+        return None
+    if "index" in split and not _flat_index(split["index"], len(data)):
+        return None  # pandas decides what a nested or mis-sized index means
+    if tuple(cols) == columns.names:
+        return data, None
+    if set(cols) != columns.name_set or len(set(cols)) != len(cols):
+        return None
+    return data, [cols.index(n) for n in columns.names]
+
+
+def _flat_index(index, n_rows: int) -> bool:
+    """An index pandas takes as is: one str/int label per row (``to_dict(orient="split")``)."""
+    return type(index) is list and len(index) == n_rows and all(
+        type(label) is int or type(label) is str for label in index)
+
+
+def parse_json(body: bytes, columns: NumericColumns) -> np.ndarray | None:
+    """``dataframe_split`` / ``dataframe_records`` / ``instances`` / ``inputs`` → matrix."""
+    for token in _NON_NUMBER_TOKENS:
+        if token in body:
+            return None
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if type(payload) is not dict or len(payload) != 1:
+        return None  # params, several format keys, wrong shape: MLflow decides
+    (key, value), = payload.items()
+    order = None
+    if key == "dataframe_split":
+        split = _split_rows(value, columns)
+        if split is None:
+            return None
+        rows, order = split
+    elif key in ("dataframe_records", "instances", "inputs"):
+        if key == "inputs" and type(value) is dict:
+            return _columnar(value, columns)
+        rows = _records_rows(value, columns)
+    else:
+        return None
+    if rows is None:
+        return None
+    arr = _matrix(rows)
+    if arr is None or arr.shape[1] != len(columns.names):
+        return None
+    if order is not None:
+        arr = arr[:, order]
+    return np.asfortranarray(arr)
+
+
+def _columnar(value: dict, columns: NumericColumns) -> np.ndarray | None:
+    """``{"inputs": {"col": [v, ...], ...}}``: one list per column, all the same length."""
+    if value.keys() != columns.name_set:
+        return None
+    cols = [value[n] for n in columns.names]
+    if not all(type(c) is list for c in cols):
+        return None
+    arr = _matrix(cols)
+    if arr is None or arr.shape[1] == 0:
+        return None
+    # Built column-major already: the transpose of a C-ordered (cols, rows) array is the
+    # Fortran-ordered (rows, cols) one.
+    return arr.T
+
+
+def parse_csv(body: bytes, columns: NumericColumns) -> np.ndarray | None:
+    """CSV with a header naming exactly the schema's columns, parsed by pandas as MLflow does.
+
+    The parse stays pandas' (its float parser is not Python's, and the last bit must match);
+    what is skipped is MLflow's schema enforcement and DataFrame plumbing after it.
+    """
+    import pandas as pd
+
+    try:
+        text = body.decode("utf-8")
+        frame = pd.read_csv(StringIO(text), dtype=dict.fromkeys(columns.names, np.float64))
+    except Exception:  # noqa: BLE001 — MLflow's path reports the parse error
+        return None
+    if len(frame) == 0 or len(frame.columns) != len(columns.names) \
+            or set(frame.columns) != columns.name_set:
+        return None
+    arr = frame[list(columns.names)].to_numpy(dtype=np.float64)
+    if not np.isfinite(arr).all():
+        return None
+    return np.asfortranarray(arr)

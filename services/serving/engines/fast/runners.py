@@ -1,0 +1,141 @@
+"""Numeric fast paths: the float64 matrix from parsing.py → the model → the response body.
+
+One runner per flavor whose prediction is a pure function of that matrix:
+
+- ``sklearn-linear``: ``x @ coef_ + intercept_``, the line sklearn's LinearModel.predict runs
+  after validating its input (which the parser has done), for linear regressors;
+- ``sklearn``: the estimator's own ``predict`` on the matrix (what MLflow's sklearn flavor
+  calls after converting the DataFrame — the same array, so the same bits);
+- ``onnx``: the onnxruntime session of a ``wrappers.onnx`` tabular model;
+- ``pyfunc-frame``: any other model with an all-double signature gets a DataFrame built
+  straight from the matrix and MLflow's ``predict`` (schema enforcement included) — only the
+  JSON → DataFrame parsing is skipped.
+
+A runner is used only after :func:`services.serving.engines.fast.model.verify_runner` found its
+answers byte-identical to MLflow's for synthetic requests of several sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+
+from services.serving.asgi import Reply
+from services.serving.engines.fast.parsing import NumericColumns
+from services.serving.protocol import predict_like_mlflow, predictions_reply
+
+# sklearn warns on every predict from an array when it was fitted on a DataFrame; the array's
+# columns are in the signature's order, which verify_runner checked against the estimator.
+warnings.filterwarnings("ignore", message="X does not have valid feature names",
+                        category=UserWarning)
+
+
+def _ndarray_reply(pred) -> Reply:
+    # Same text as MLflow's json.dump(..., cls=NumpyEncoder) of ndarray.tolist(), via the C
+    # encoder. verify_runner compares the two.
+    if isinstance(pred, np.ndarray) and pred.dtype.kind in "fiub":
+        return Reply(200, json.dumps({"predictions": pred.tolist()}).encode())
+    return predictions_reply(pred)
+
+
+class SklearnLinearRunner:
+    name = "sklearn-linear"
+
+    def __init__(self, estimator):
+        self._coef = estimator.coef_ if estimator.coef_.ndim == 1 else estimator.coef_.T
+        self._intercept = estimator.intercept_
+
+    def reply(self, x: np.ndarray) -> Reply:
+        return _ndarray_reply(x @ self._coef + self._intercept)
+
+
+# predict / _decision_function implementations whose dense branch is exactly
+# `X @ coef_ (.T) + intercept_` (sklearn 1.9); subclasses overriding them are not matched.
+_LINEAR_PREDICT = {"LinearModel.predict", "MultiOutputLinearModel.predict"}
+_LINEAR_DECISION = {"LinearModel._decision_function", "ElasticNet._decision_function"}
+
+
+def _is_dense_linear_regressor(estimator, method: str) -> bool:
+    from sklearn.linear_model._base import LinearModel
+
+    cls = type(estimator)
+    return (method == "predict" and isinstance(estimator, LinearModel)
+            and cls.predict.__qualname__ in _LINEAR_PREDICT
+            and cls._decision_function.__qualname__ in _LINEAR_DECISION
+            and isinstance(getattr(estimator, "coef_", None), np.ndarray)
+            and estimator.coef_.ndim in (1, 2))
+
+
+class SklearnRunner:
+    name = "sklearn"
+
+    def __init__(self, estimator, method: str):
+        import sklearn
+
+        self._predict = getattr(estimator, method)
+        # Finiteness is checked by the parser; skipping sklearn's re-checks is thread-local
+        # (config_context), so MLflow's path keeps them for the inputs it handles.
+        self._config = sklearn.config_context
+
+    def reply(self, x: np.ndarray) -> Reply:
+        with self._config(assume_finite=True, skip_parameter_validation=True):
+            return _ndarray_reply(self._predict(x))
+
+
+class OnnxTabularRunner:
+    name = "onnx"
+
+    def __init__(self, python_model, columns: NumericColumns):
+        self._run = python_model.session.run
+        self._input = python_model.input_name
+        features = list(python_model.feature_names)
+        # Reorder only when the model's feature order differs from the signature's.
+        self._order = None if tuple(features) == columns.names else \
+            [columns.position[f] for f in features]
+
+    def reply(self, x: np.ndarray) -> Reply:
+        if self._order is not None:
+            x = x[:, self._order]
+        # wrappers.onnx.OnnxTabularModel.predict: session.run(...)[0].reshape(-1).
+        return _ndarray_reply(self._run(None, {self._input: x})[0].reshape(-1))
+
+
+class PyfuncFrameRunner:
+    name = "pyfunc-frame"
+
+    def __init__(self, pyfunc, columns: NumericColumns, takes_params: bool):
+        import pandas as pd
+
+        self._frame = pd.DataFrame
+        self._pyfunc = pyfunc
+        self._names = list(columns.names)
+        self._takes_params = takes_params
+
+    def reply(self, x: np.ndarray) -> Reply:
+        frame = self._frame(x, columns=self._names, copy=False)
+        return predictions_reply(predict_like_mlflow(self._pyfunc, frame, None,
+                                                     self._takes_params))
+
+
+def numeric_runners(pyfunc, columns: NumericColumns, takes_params: bool) -> list:
+    """Candidate runners for ``pyfunc``, fastest first (verify_runner picks the first exact)."""
+    candidates: list = []
+    impl = pyfunc._model_impl
+    flavors = pyfunc.metadata.flavors
+    method = flavors.get("python_function", {}).get("predict_fn", "predict")
+    if "sklearn" in flavors and hasattr(impl, "sklearn_model"):
+        estimator = impl.sklearn_model
+        fitted_names = getattr(estimator, "feature_names_in_", None)
+        if fitted_names is None or tuple(fitted_names) == columns.names:
+            if _is_dense_linear_regressor(estimator, method):
+                candidates.append(SklearnLinearRunner(estimator))
+            candidates.append(SklearnRunner(estimator, method))
+    python_model = getattr(impl, "python_model", None)
+    if type(python_model).__name__ == "OnnxTabularModel" and \
+            hasattr(python_model, "session") and \
+            set(getattr(python_model, "feature_names", ())) == columns.name_set:
+        candidates.append(OnnxTabularRunner(python_model, columns))
+    candidates.append(PyfuncFrameRunner(pyfunc, columns, takes_params))
+    return candidates

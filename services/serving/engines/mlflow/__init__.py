@@ -1,0 +1,1 @@
+"""The mlflow engine: `mlflow models serve` children behind a switchable proxy."""
