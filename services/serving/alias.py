@@ -8,7 +8,6 @@ growing intervals — after 0 s, 10 s, 20 s, 40 s … then every 10 minutes — 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -70,16 +69,18 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
+# MLflow's HTTP client retries a dead server for minutes by default; a poll should be one quick
+# attempt, retries being the poll loop's job. The supervisor sets these unless already set.
+FAIL_FAST_HTTP = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+                  "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                  "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
 class AliasResolver:
-    """Registry lookups that fail fast: retries are the poll loop's job, not the client's."""
+    """Registry lookups for one ``NAME@ALIAS``; downloads of its versions."""
 
     def __init__(self, name: str, alias: str, tracking_uri: str):
         self.name, self.alias, self.tracking_uri = name, alias, tracking_uri
-        # MLflow's HTTP client retries a dead server for minutes by default; each poll should
-        # be one quick attempt. Users may still override these in the environment.
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
         from mlflow import MlflowClient
 
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)

@@ -27,7 +27,13 @@ import threading
 import time
 from pathlib import Path
 
-from services.serving.alias import AliasMissing, AliasResolver, RegistryUnavailable, ThrottledLog
+from services.serving.alias import (
+    FAIL_FAST_HTTP,
+    AliasMissing,
+    AliasResolver,
+    RegistryUnavailable,
+    ThrottledLog,
+)
 from services.serving.control import Activate, Activated, Discard, Load, Loaded, WorkerHandle
 from services.serving.errors import ModelLoadFailed, ServingError
 from services.serving.settings import ServingSettings
@@ -91,7 +97,11 @@ class Supervisor:
         for name in THREAD_VARIABLES:
             os.environ.setdefault(name, threads)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        # A progress bar per download is noise in container logs.
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         os.environ["MLFLOW_TRACKING_URI"] = self.settings.tracking_uri
+        for name, value in FAIL_FAST_HTTP.items():
+            os.environ.setdefault(name, value)
         # A fresh directory per start: stale files of dead pids would be summed into /metrics.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="serving-metrics-")
 

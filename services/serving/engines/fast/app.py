@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from services.serving import metrics
 from services.serving.asgi import PROMETHEUS, Reply, header, read_body, send_reply
-from services.serving.engines.fast.batching import MicroBatcher
+from services.serving.engines.fast.batching import MicroBatcher, batchable
 from services.serving.engines.fast.model import LoadedModel
 from services.serving.engines.fast.parsing import parse_csv, parse_json
 from services.serving.protocol import (
@@ -70,7 +70,6 @@ def build_app(state: FastState):
         return await asyncio.wait_for(loop.run_in_executor(state.executor, fn, *args), timeout)
 
     async def batched(model: LoadedModel, body: bytes) -> Reply:
-        import pandas as pd
         from mlflow.pyfunc.scoring_server import _parse_json_data
 
         try:
@@ -80,7 +79,7 @@ def build_app(state: FastState):
         data = parsed.data
         try:
             if parsed.is_unified_llm_input or parsed.params is not None \
-                    or not isinstance(data, pd.DataFrame) or len(data) == 0:
+                    or not batchable(data):
                 raw = await in_thread(predict_like_mlflow, model.pyfunc, data, parsed.params,
                                       model.takes_params)
                 return predictions_reply(raw, parsed.is_unified_llm_input)

@@ -22,12 +22,38 @@ from concurrent.futures import Executor
 log = logging.getLogger("serving.batching")
 
 
+def batchable(data) -> bool:
+    """What MLflow's parser produced is rows we can stack: a frame or an ≥1-D array."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return len(data) > 0
+    return isinstance(data, np.ndarray) and data.ndim >= 1 and len(data) > 0
+
+
 def rows_of(frame) -> int:
     return len(frame)
 
 
 def frame_key(frame) -> tuple:
-    return tuple(frame.columns), tuple(str(t) for t in frame.dtypes)
+    """Inputs with the same key stack without changing any value's type."""
+    import pandas as pd
+
+    if isinstance(frame, pd.DataFrame):
+        return "frame", tuple(frame.columns), tuple(str(t) for t in frame.dtypes)
+    # `{"inputs": ["a", "bb"]}` parses to a <U2 array: fixed-width strings of any width
+    # stack into the wider width, values unchanged.
+    return "array", frame.dtype.kind, frame.shape[1:]
+
+
+def stack(frames: list):
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(frames[0], pd.DataFrame):
+        return pd.concat(frames, ignore_index=True)
+    return np.concatenate(frames, axis=0)
 
 
 def split_output(raw, sizes: list[int]) -> list | None:
@@ -54,7 +80,7 @@ def split_output(raw, sizes: list[int]) -> list | None:
 
 
 class MicroBatcher:
-    """Queues parsed request frames; one task runs them in batches on ``executor``."""
+    """Queues parsed requests (frames or arrays); one task runs them in batches on ``executor``."""
 
     def __init__(self, predict: Callable, executor: Executor, max_rows: int,
                  max_wait: float, on_batch: Callable[[int], None] | None = None):
@@ -134,10 +160,8 @@ class MicroBatcher:
             _settle(future, result=piece)
 
     def _predict_many(self, frames) -> list | None:
-        import pandas as pd
-
         try:
-            raw = self._predict(pd.concat(frames, ignore_index=True))
+            raw = self._predict(stack(frames))
         except Exception:  # noqa: BLE001 — someone's request is invalid; retried alone
             return None
         pieces = split_output(raw, [rows_of(f) for f in frames])

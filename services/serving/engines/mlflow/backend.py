@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from pathlib import Path
 from services.serving.errors import BackendStartFailed
 
 log = logging.getLogger("serving.mlflow")
+_ACCESS_LINE = re.compile(r'"(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH) [^"]* HTTP/[0-9.]+" \d{3}')
 
 
 def free_loopback_port() -> int:
@@ -62,7 +64,10 @@ class MlflowServeBackend:
         for line in self.proc.stdout:
             line = line.rstrip()
             self.tail.append(line)
-            log.info("%s%s", prefix, line)
+            # uvicorn's access log: one line per request, already counted in /metrics; at
+            # thousands per second re-logging it would cost this process a CPU.
+            if _ACCESS_LINE.search(line) is None:
+                log.info("%s%s", prefix, line)
 
     @property
     def alive(self) -> bool:

@@ -1,0 +1,68 @@
+"""Serving settings from the environment, and what a user sees when they are wrong."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from services.serving.settings import ServingSettings
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("SERVING_") or name in ("MLFLOW_TRACKING_URI",
+                                                   "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def test_only_the_model_name_is_required(env):
+    env.setenv("SERVING_MODEL_NAME", "wine")
+    s = ServingSettings()
+    assert (s.model_name, s.model_alias, s.engine, s.host, s.port) == \
+        ("wine", "production", "fast", "0.0.0.0", 8080)
+    assert s.workers == len(os.sched_getaffinity(0))
+    assert s.intra_op_threads == 1  # one worker per CPU, one intra-op thread each
+    assert s.tracking_uri == "http://mlflow:5000"
+    assert s.alias_uri == "models:/wine@production"
+
+
+def test_variables_reach_their_fields(env):
+    env.setenv("SERVING_MODEL_NAME", "sentiment")
+    env.setenv("SERVING_MODEL_ALIAS", "staging")
+    env.setenv("SERVING_ENGINE", "mlflow")
+    env.setenv("SERVING_WORKERS", "3")
+    env.setenv("SERVING_POLL_INTERVAL", "0.5")
+    env.setenv("SERVING_BATCHING", "on")
+    env.setenv("MLFLOW_TRACKING_URI", "http://tracking:5000")
+    env.setenv("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", "7")
+    s = ServingSettings()
+    assert (s.model_alias, s.engine, s.workers, s.poll_interval, s.batching) == \
+        ("staging", "mlflow", 3, 0.5, "on")
+    assert s.tracking_uri == "http://tracking:5000"
+    assert s.request_timeout == 7  # mlflow's own variable is honoured
+
+
+def _entrypoint(env_vars: dict) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SERVING_")}
+    return subprocess.run([sys.executable, "-m", "services.serving"], env={**env, **env_vars},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_missing_model_name_exits_2_naming_the_variable():
+    out = _entrypoint({})
+    assert out.returncode == 2
+    assert "SERVING_MODEL_NAME: Field required (Registered model to serve" in out.stderr
+
+
+def test_invalid_values_name_the_variable_and_the_valid_options():
+    out = _entrypoint({"SERVING_MODEL_NAME": "wine@production", "SERVING_ENGINE": "tgi",
+                       "SERVING_PORT": "eighty"})
+    assert out.returncode == 2
+    assert "SERVING_ENGINE: Input should be 'fast' or 'mlflow'" in out.stderr
+    assert "SERVING_PORT:" in out.stderr
+    assert "SERVING_MODEL_NAME=wine SERVING_MODEL_ALIAS=production" in out.stderr
