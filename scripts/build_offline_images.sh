@@ -8,30 +8,44 @@
 #   mlops-local/azurite:3.35.0       Azurite from npm       (stands in for the mcr image)
 #   mlops-local/s3rver:3.7.1         s3rver from npm: a TEST STAND-IN for MinIO
 #
-# Then: cat compose/offline.env >> .env && docker compose up -d
+# Then: cat compose/offline.env >> .env && docker compose up -d   (see compose/offline/README.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo="$(pwd)"
 
 usage() {
   cat <<USAGE
 usage: scripts/build_offline_images.sh [--rebuild] [--ca-bundle FILE] [--mirror URL]
+                                       [--security-mirror URL|none]
 
-  --rebuild         rebuild images that already exist (default: skip them)
-  --ca-bundle FILE  PEM bundle every image trusts (copied to compose/certs/extra-ca.crt);
-                    default: /etc/ssl/certs/ca-certificates.crt when present, so a
-                    TLS-intercepting proxy trusted by this host is trusted inside the builds
-  --mirror URL      Debian mirror for debootstrap (default: http://deb.debian.org/debian)
+Builds the local images the offline path uses (compose/offline.yml). The debootstrap base is
+made once; the images on it are rebuilt on every run from Docker's layer cache, so an unchanged
+image takes seconds and an edited one is never left stale.
+
+  --rebuild               rebuild every image without the layer cache, the debootstrap base
+                          included (the .debs in .offline/debootstrap-cache/ are reused)
+  --ca-bundle FILE        PEM bundle every image we build trusts, copied to
+                          compose/certs/extra-ca.crt (default: /etc/ssl/certs/ca-certificates.crt
+                          when it exists, so a TLS-intercepting proxy this host trusts is trusted
+                          in the builds too); --ca-bundle none copies nothing
+  --mirror URL            Debian mirror (default: http://deb.debian.org/debian)
+  --security-mirror URL   Debian security mirror added to the images' apt sources
+                          (default: http://deb.debian.org/debian-security; none = leave it out)
+
+HTTP_PROXY / HTTPS_PROXY / NO_PROXY from the environment are passed to the builds.
 USAGE
 }
 
 rebuild=0
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
 mirror=http://deb.debian.org/debian
+security_mirror=http://deb.debian.org/debian-security
 while [ $# -gt 0 ]; do
   case "$1" in
     --rebuild) rebuild=1 ;;
-    --ca-bundle) ca_bundle="$2"; shift ;;
-    --mirror) mirror="$2"; shift ;;
+    --ca-bundle) ca_bundle="${2:?--ca-bundle needs a file}"; shift ;;
+    --mirror) mirror="${2:?--mirror needs a URL}"; shift ;;
+    --security-mirror) security_mirror="${2:?--security-mirror needs a URL or none}"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -45,35 +59,106 @@ exists() { [ "$rebuild" = 0 ] && docker image inspect "$1" >/dev/null 2>&1; }
 command -v docker >/dev/null || { echo "docker is not installed (apt-get install docker.io)" >&2; exit 1; }
 docker info >/dev/null 2>&1 || { echo "the Docker engine is not running (start dockerd)" >&2; exit 1; }
 
-if [ -f "$ca_bundle" ]; then
-  cp "$ca_bundle" compose/certs/extra-ca.crt
-  log "trusting $ca_bundle in every image (compose/certs/extra-ca.crt)"
+state="$repo/.offline"   # git-ignored: debootstrap's .deb cache, rootfs while importing, logs
+mkdir -p "$state/debootstrap-cache" "$state/logs" compose/certs compose/wheels
+
+# --- extra CA and local wheels ---------------------------------------------------------------
+if [ "$ca_bundle" != none ]; then
+  if [ -f "$ca_bundle" ]; then
+    if ! cmp -s "$ca_bundle" compose/certs/extra-ca.crt; then
+      cp "$ca_bundle" compose/certs/extra-ca.crt
+    fi
+    log "trusting $ca_bundle in every image (compose/certs/extra-ca.crt)"
+  elif [ "$ca_bundle" != /etc/ssl/certs/ca-certificates.crt ]; then
+    echo "--ca-bundle: no such file: $ca_bundle" >&2; exit 2
+  fi
 fi
+shopt -s nullglob
 for whl in /opt/wheels/torch-*.whl; do
-  [ -f "$whl" ] && cp -n "$whl" compose/wheels/ && log "local wheel: $(basename "$whl")"
+  dest="compose/wheels/$(basename "$whl")"
+  if cmp -s "$whl" "$dest"; then
+    log "local wheel already in compose/wheels/: $(basename "$whl")"
+  else
+    cp "$whl" "$dest"
+    log "copied local wheel to compose/wheels/: $(basename "$whl")"
+  fi
 done
+shopt -u nullglob
 
+# --- mlops-local/debian:bookworm: debootstrap + docker import ---------------------------------
 if exists mlops-local/debian:bookworm; then
-  log "mlops-local/debian:bookworm exists"
+  log "mlops-local/debian:bookworm exists, skipping (--rebuild to redo)"
 else
-  command -v debootstrap >/dev/null || { echo "debootstrap is not installed (apt-get install debootstrap)" >&2; exit 1; }
-  rootfs="$(mktemp -d)"
-  log "debootstrap bookworm from $mirror"
-  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >/tmp/offline-debootstrap.log 2>&1 \
-    || { tail -30 /tmp/offline-debootstrap.log >&2; exit 1; }
-  tar -C "$rootfs" -c . | docker import - mlops-local/debian:bookworm >/dev/null
+  command -v debootstrap >/dev/null \
+    || { echo "debootstrap is not installed (apt-get install debootstrap)" >&2; exit 1; }
+  step=$(date +%s)
+  rootfs="$state/rootfs"
   rm -rf "$rootfs"
-  log "imported mlops-local/debian:bookworm"
+  trap 'rm -rf "$rootfs"' EXIT
+  log "debootstrap --variant=minbase bookworm from $mirror (log: .offline/logs/debootstrap.log)"
+  debootstrap --variant=minbase --cache-dir="$state/debootstrap-cache" \
+      bookworm "$rootfs" "$mirror" >"$state/logs/debootstrap.log" 2>&1 \
+    || { tail -30 "$state/logs/debootstrap.log" >&2; exit 1; }
+  {
+    echo "deb $mirror bookworm main"
+    echo "deb $mirror bookworm-updates main"
+    [ "$security_mirror" = none ] || echo "deb $security_mirror bookworm-security main"
+  } >"$rootfs/etc/apt/sources.list"
+  # Slim apt behaviour, as the official debian images: no recommends, no docs, no .deb leftovers.
+  cat >"$rootfs/etc/apt/apt.conf.d/90mlops-local" <<'APT'
+APT::Install-Recommends "false";
+APT::Install-Suggests "false";
+APT::Keep-Downloaded-Packages "false";
+APT
+  cat >"$rootfs/etc/dpkg/dpkg.cfg.d/90mlops-local-nodoc" <<'DPKG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+DPKG
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log \
+    "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*
+  find "$rootfs/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+  : >"$rootfs/etc/machine-id"
+  tar -C "$rootfs" --numeric-owner -c . \
+    | docker import \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'ENV LANG=C.UTF-8' \
+        --change 'CMD ["bash"]' \
+        --message "debootstrap --variant=minbase bookworm $mirror" \
+        - mlops-local/debian:bookworm >/dev/null
+  rm -rf "$rootfs"
+  trap - EXIT
+  log "imported mlops-local/debian:bookworm in $(( $(date +%s) - step ))s"
 fi
 
+# --- images built FROM it ---------------------------------------------------------------------
+build_args=()
+no_cache=()
+[ "$rebuild" = 1 ] && no_cache=(--no-cache)
+for v in HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy; do
+  [ -n "${!v:-}" ] && build_args+=(--build-arg "$v=${!v}")
+done
 build() {  # build IMAGE DOCKERFILE
-  if exists "$1"; then log "$1 exists"; return; fi
-  log "building $1"
-  docker build -q -t "$1" -f "$2" . >/dev/null
-  log "built $1"
+  local image="$1" dockerfile="$2" logfile step
+  # Always built: Docker's layer cache makes an unchanged image a few seconds' work, and an
+  # edited Dockerfile / server.js / CA bundle is never silently left out of an old image.
+  logfile="$state/logs/$(basename "$(dirname "$dockerfile")").log"
+  step=$(date +%s)
+  log "building $image from $dockerfile (log: ${logfile#"$repo"/})"
+  if ! docker build --pull=false ${no_cache[@]+"${no_cache[@]}"} \
+      ${build_args[@]+"${build_args[@]}"} -t "$image" -f "$dockerfile" . \
+      >"$logfile" 2>&1; then
+    tail -40 "$logfile" >&2
+    echo "building $image failed (full log: $logfile)" >&2
+    exit 1
+  fi
+  log "built $image in $(( $(date +%s) - step ))s"
 }
 build mlops-local/python:3.11-bookworm compose/offline/python/Dockerfile
 build mlops-local/postgres:15 compose/offline/postgres/Dockerfile
 build mlops-local/azurite:3.35.0 compose/offline/azurite/Dockerfile
 build mlops-local/s3rver:3.7.1 compose/offline/s3/Dockerfile
-log "done. Use them: cat compose/offline.env >> .env"
+log "done in $(( $(date +%s) - start ))s. Use them: cat compose/offline.env >> .env  (compose/offline/README.md)"

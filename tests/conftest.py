@@ -14,7 +14,10 @@ def tracking_uri(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)  # default artifact root (./mlruns) is relative to cwd
     uri = f"sqlite:///{tmp_path}/mlflow.db"
+    # mlflow.set_*_uri also write these variables; monkeypatch restores them after the test,
+    # so no store leaks into a later test's subprocesses.
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     # The fluent API caches the active experiment id across stores; "0" exists in every store.

@@ -115,7 +115,7 @@ class AliasResolver:
         dst.mkdir(parents=True, exist_ok=True)
         path = mlflow.artifacts.download_artifacts(
             artifact_uri=f"models:/{self.name}/{version}", dst_path=str(dst),
-            tracking_uri=self.tracking_uri)
+            tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
         return Path(path)
 
     def describe_missing(self, missing: AliasMissing) -> str:
