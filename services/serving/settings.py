@@ -26,8 +26,10 @@ def _cpu_count() -> int:
 
 
 class ServingSettings(BaseSettings):
+    # env_ignore_empty: compose passes `SERVING_WORKERS: ${SERVING_WORKERS:-}`; empty = default.
     model_config = SettingsConfigDict(env_prefix="SERVING_", extra="ignore", frozen=True,
-                                      populate_by_name=True, use_attribute_docstrings=True)
+                                      populate_by_name=True, use_attribute_docstrings=True,
+                                      env_ignore_empty=True)
 
     model_name: str = Field(min_length=1)
     """Registered model to serve, e.g. `wine` (required)."""

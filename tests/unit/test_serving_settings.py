@@ -66,3 +66,12 @@ def test_invalid_values_name_the_variable_and_the_valid_options():
     assert "SERVING_ENGINE: Input should be 'fast' or 'mlflow'" in out.stderr
     assert "SERVING_PORT:" in out.stderr
     assert "SERVING_MODEL_NAME=wine SERVING_MODEL_ALIAS=production" in out.stderr
+
+
+def test_empty_variables_mean_the_default(env):
+    """docker-compose.yml passes `${SERVING_WORKERS:-}`: unset in .env must not be an error."""
+    env.setenv("SERVING_MODEL_NAME", "wine")
+    env.setenv("SERVING_WORKERS", "")
+    env.setenv("SERVING_BATCHING", "")
+    s = ServingSettings()
+    assert s.workers == len(os.sched_getaffinity(0)) and s.batching == "auto"
