@@ -235,6 +235,61 @@ print("PRED", float(loaded.predict(np.array([[1.0, 1.0]]))[0]))
     TIMINGS["host client log+register+load"] = time.monotonic() - t
 
 
+def _in_container(name: str, code: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", "exec", name, "python", "-c", code],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_universal_model_in_azurite_is_served_by_the_serving_image(stack):
+    """README "Large models in Azure Blob": save with the stack's image (weights to Azurite,
+    a manifest to MLflow), then serve the alias with the serving image like any other model."""
+    texts = ["the wine was excellent", "terrible sour taste", "ok"]
+    out = compose("--profile", "demo", "run", "--rm", "-T", "demo", "python",
+                  "scripts/save_universal.py", "--tiny", "--storage", "azure://mlflow/universal",
+                  "--register", "sentiment-universal", "--alias", "production", "--no-progress",
+                  timeout=600)
+    assert "sentiment-universal" in out.stdout + out.stderr
+    # Only the manifest went to the MLflow artifact store; the weights are in Azurite.
+    from azure.storage.blob import BlobServiceClient
+
+    blobs = [b.name for b in BlobServiceClient.from_connection_string(AZURE_HOST_CONN)
+             .get_container_client("mlflow").list_blobs(name_starts_with="universal/")]
+    assert any(b.endswith(".safetensors") for b in blobs), blobs
+
+    name = f"{PROJECT}-universal"
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    t0 = time.monotonic()
+    # Its own empty weight cache: the save above seeded the shared model-cache volume, and this
+    # container is to fetch the weights from Azurite as a fresh host would.
+    compose("run", "-d", "--rm", "--name", name, "-e", "SERVING_MODEL_NAME=sentiment-universal",
+            "-e", "UNIVERSAL_MODEL_CACHE=/tmp/universal-cache", "serving-hf")
+    try:
+        body = json.dumps({"inputs": texts})
+        code = ("import urllib.request as u; r = u.urlopen(u.Request("
+                "'http://127.0.0.1:8080/invocations', data=" + repr(body.encode()) + ", "
+                "headers={'Content-Type': 'application/json'}), timeout=30); "
+                "print(r.read().decode())")
+        try:
+            result = wait_until("the universal model served",
+                                lambda: (r := _in_container(name, code)).returncode == 0 and r,
+                                300, interval=2)
+        except AssertionError as exc:
+            logs = subprocess.run(["docker", "logs", "--tail", "80", name],
+                                  capture_output=True, text=True, check=False)
+            raise AssertionError(f"{exc}\n{name}:\n{logs.stdout}{logs.stderr}") from None
+        TIMINGS["universal model: container start → serving"] = time.monotonic() - t0
+        got = json.loads(result.stdout)["predictions"]
+        assert [set(p) for p in got] == [{"label", "score"}] * len(texts)
+        # The same tiny model (same seed, same tokenizer) as the demo's `sentiment`, so the
+        # same answers as serving-hf, whose weights came through the MLflow artifact store.
+        want = predict(SERVING["hf"], {"inputs": texts}).json()["predictions"]
+        assert [p["label"] for p in got] == [p["label"] for p in want]
+        np.testing.assert_allclose([p["score"] for p in got], [p["score"] for p in want],
+                                   atol=1e-6)
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+
+
 def test_alias_move_switches_serving_with_zero_failed_requests(stack, tmp_path):
     before = expected_wine()
     after = expected_wine(alpha=0.1, l1_ratio=0.2)
