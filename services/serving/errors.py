@@ -43,8 +43,3 @@ class BackendStartFailed(ServingError):
             f"just slow to load{tail}"
         )
 
-
-class WorkerGone(ServingError):
-    def __init__(self, worker: int, during: str):
-        super().__init__(f"worker {worker} exited during {during}; it is restarted and "
-                         "brought up to the served version")

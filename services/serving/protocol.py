@@ -35,8 +35,6 @@ FAST_JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-
                              "application/json;charset=utf-8", "application/json; charset=UTF-8"})
 FAST_CSV_TYPES = frozenset({"text/csv", "text/csv; charset=utf-8"})
 
-ROUTES = {"/invocations": b"POST", "/ping": b"GET", "/health": b"GET", "/version": b"GET"}
-
 PING_OK = Reply(200, b"\n")
 VERSION_REPLY = Reply(200, VERSION.encode())
 # FastAPI's own answers for unknown paths and wrong methods.

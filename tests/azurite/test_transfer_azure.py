@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import filecmp
 import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.azurite.payloads import MiB, random_file
-from tests.azurite.servers import AZURITE_ACCOUNT, REPO, azurite_connection_string
+from tests.azurite.payloads import MiB, random_file, upload_killed_midway
+from tests.azurite.servers import AZURITE_ACCOUNT, azurite_connection_string
 from wrappers.base import file_sha256
 from wrappers.transfer import (
     ContainerNotFound,
@@ -100,36 +97,13 @@ def test_exhausted_retries_name_the_blob_and_cause_and_commit_nothing(
     assert not blob_exists(azurite, container, "doomed/model.bin")
 
 
-UPLOAD_IN_CHILD = """
-import sys
-from wrappers.transfer import TransferSettings, open_store
-store = open_store(sys.argv[1], TransferSettings(block_size=1 << 20, max_concurrency=2,
-                                                 progress=False))
-store.upload_file(sys.argv[2], "model.bin")
-print("finished")
-"""
-
-
 def test_killed_upload_resumes_sending_only_missing_blocks(
         azurite, container, fault_proxy, tmp_path):
     src = random_file(tmp_path / "model.bin", 40 * MiB, seed=4)
     uri = f"azure://{container}/resume"
     kill_after = 15
-    child: dict[str, subprocess.Popen] = {}
-
-    def kill_child_after_n_blocks(rec):
-        staged = fault_proxy.requests(method="PUT", comp="block")
-        if len(staged) == kill_after and "proc" in child:
-            os.kill(child["proc"].pid, signal.SIGKILL)
-
-    fault_proxy.on_forwarded = kill_child_after_n_blocks
-    child["proc"] = subprocess.Popen(
-        [sys.executable, "-c", UPLOAD_IN_CHILD, uri, str(src)],
-        env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, errtext = child["proc"].communicate(timeout=120)
-    fault_proxy.on_forwarded = None
-    assert child["proc"].returncode == -signal.SIGKILL, (out, errtext)
+    upload_killed_midway(fault_proxy, uri, src, 1 << 20, kill_after=kill_after,
+                         sent=lambda: len(fault_proxy.requests(method="PUT", comp="block")))
 
     # A reader never sees a half-written blob: nothing was committed.
     assert not blob_exists(azurite, container, "resume/model.bin")

@@ -8,30 +8,17 @@ exercised end to end, with the fault proxy counting UploadPart requests.
 from __future__ import annotations
 
 import filecmp
-import os
-import signal
-import subprocess
-import sys
 
 import pytest
 
 from tests.azurite.fault_proxy import FaultInjectingProxy
-from tests.azurite.payloads import MiB, random_file
-from tests.azurite.servers import REPO, free_port
+from tests.azurite.payloads import MiB, random_file, upload_killed_midway
+from tests.azurite.servers import free_port
 from wrappers.transfer import TransferSettings, open_store
 
 pytestmark = pytest.mark.azurite
 
 moto_server = pytest.importorskip("moto.server", reason="needs moto[server] (dev extra)")
-
-UPLOAD_IN_CHILD = """
-import sys
-from wrappers.transfer import TransferSettings, open_store
-store = open_store(sys.argv[1], TransferSettings(block_size=5 << 20, max_concurrency=2,
-                                                 progress=False))
-store.upload_file(sys.argv[2], "model.bin")
-"""
-
 
 @pytest.fixture
 def moto_s3(monkeypatch):
@@ -65,20 +52,8 @@ def test_killed_s3_upload_resumes_sending_only_missing_parts(moto_s3, tmp_path):
     src = random_file(tmp_path / "model.bin", 42 * MiB, seed=9)  # 9 parts of 5 MiB
     uri = "s3://models/resume"
     kill_after = 3
-    child: dict[str, subprocess.Popen] = {}
-
-    def kill_child_after_n_parts(rec):
-        if len(_part_puts(proxy)) == kill_after and "proc" in child:
-            os.kill(child["proc"].pid, signal.SIGKILL)
-
-    proxy.on_forwarded = kill_child_after_n_parts
-    child["proc"] = subprocess.Popen(
-        [sys.executable, "-c", UPLOAD_IN_CHILD, uri, str(src)],
-        env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = child["proc"].communicate(timeout=120)
-    proxy.on_forwarded = None
-    assert child["proc"].returncode == -signal.SIGKILL, (out, err)
+    upload_killed_midway(proxy, uri, src, 5 << 20, kill_after=kill_after,
+                         sent=lambda: len(_part_puts(proxy)))
 
     # Nothing visible yet: the object appears only when the multipart upload completes.
     assert direct.list_objects_v2(Bucket="models", Prefix="resume/").get("KeyCount", 0) == 0

@@ -9,7 +9,6 @@ from urllib.parse import urlparse
 from wrappers.transfer.errors import UnsupportedStoreURI
 
 AZURE_SCHEMES = ("wasbs", "wasb", "azure")
-S3_SCHEMES = ("s3",)
 
 
 @dataclass(frozen=True)
