@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # tests.azurite.servers: the npm Azurite/s3rver launcher
+sys.path.insert(0, str(REPO))  # tests.support.servers: the npm Azurite/s3rver launcher
 
-from tests.azurite.servers import (  # noqa: E402
+from tests.support.servers import (  # noqa: E402
     AZURITE_ACCOUNT,
     azurite_connection_string,
     s3rver_env,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
+
+# Azurite / s3rver / fault-proxy fixtures for tests/stores and tests/universal.
+pytest_plugins = ["tests.support.store_fixtures"]
 
 
 @pytest.fixture
@@ -33,9 +34,3 @@ def tiny_hf_dir(tmp_path_factory):
     from wrappers.hf import build_tiny_text_classifier
 
     return build_tiny_text_classifier(tmp_path_factory.mktemp("tiny-hf"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

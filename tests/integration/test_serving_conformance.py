@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import free_port
+from tests.support.net import free_port
 from tests.unit.test_serving_engine import (
     COLUMNS,
     JSON_CT,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.support.net import free_port
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 CLIS = ["train_wine.py", "log_hf.py", "log_onnx.py", "registry.py"]

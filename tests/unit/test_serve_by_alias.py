@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import requests
 
-from tests.conftest import free_port
+from tests.support.net import free_port
 from wrappers import wine
 
 WINE_BODY = {

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from services.serving.alias import AliasMissing, AliasResolver, RegistryUnavailable, ThrottledLog
-from tests.conftest import free_port
+from tests.support.net import free_port
 from wrappers import registry, wine
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import free_port
+from tests.support.net import free_port
 from tests.unit.test_serve_by_alias import WINE_BODY
 from tests.unit.test_serving_engine import metric_value
 from wrappers import registry, wine

@@ -11,9 +11,9 @@ import filecmp
 
 import pytest
 
-from tests.azurite.fault_proxy import FaultInjectingProxy
-from tests.azurite.payloads import MiB, random_file, upload_killed_midway
-from tests.azurite.servers import free_port
+from tests.support.fault_proxy import FaultInjectingProxy
+from tests.support.payloads import MiB, random_file, upload_killed_midway
+from tests.support.net import free_port
 from wrappers.transfer import TransferSettings, open_store
 
 pytestmark = pytest.mark.azurite

@@ -10,8 +10,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.azurite.fault_proxy import FaultInjectingProxy
-from tests.azurite.servers import REPO
+from tests.support.fault_proxy import FaultInjectingProxy
+from tests.support.servers import REPO
 
 MiB = 1 << 20
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from tests.azurite.payloads import MiB, random_file, upload_killed_midway
-from tests.azurite.servers import AZURITE_ACCOUNT, azurite_connection_string
+from tests.support.payloads import MiB, random_file, upload_killed_midway
+from tests.support.servers import AZURITE_ACCOUNT, azurite_connection_string
 from wrappers.base import file_sha256
 from wrappers.transfer import (
     ContainerNotFound,

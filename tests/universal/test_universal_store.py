@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 import requests
 
-from tests.azurite.servers import REPO, free_port
+from tests.support.net import free_port
+from tests.support.servers import REPO
 from wrappers import hf, universal
 from wrappers.base import file_sha256
 from wrappers.transfer import ContainerNotFound

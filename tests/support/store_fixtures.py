@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.azurite.fault_proxy import FaultInjectingProxy
-from tests.azurite.servers import (
+from tests.support.fault_proxy import FaultInjectingProxy
+from tests.support.servers import (
     AZURITE_ACCOUNT,
     NpmUnavailable,
     azurite_connection_string,

@@ -1,6 +1,6 @@
 """Azurite and s3rver from npm, installed under .cache/ and started on a free local port.
 
-Used by the azurite test tier and by scripts/bench_transfer.py.
+Used by the store and universal test tiers and by the transfer benchmark.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 NPM_CACHE = REPO / ".cache"
@@ -27,12 +29,6 @@ S3RVER_KEY = "S3RVER"  # s3rver's fixed access key id and secret
 
 class NpmUnavailable(RuntimeError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def npm_install(package: str, version: str, binary: str) -> Path:
