@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The project's test command (README "Tests"): lint, the tiers that need no Docker, then the
-# compose e2e. `scripts/test.sh unit` or `scripts/test.sh e2e` runs one part.
+# compose e2e. `tools/test.sh unit` or `tools/test.sh e2e` runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tier="${1:-all}"
 case "$tier" in
   -h|--help)
-    echo "usage: scripts/test.sh [all|unit|e2e]"
-    echo "  unit: ruff + pytest tiers without Docker (unit, slow, azurite)"
+    echo "usage: tools/test.sh [all|unit|e2e]"
+    echo "  unit: ruff + every pytest tier that needs no Docker (unit, slow, integration, stores)"
     echo "  e2e:  brings up docker-compose.yml (--profile demo) and tests the user's path"
     exit 0 ;;
   all|unit|e2e) ;;
@@ -23,4 +23,4 @@ fi
 if [ "$tier" != unit ]; then
   python -m pytest -m e2e -s --durations=0 tests/e2e
 fi
-echo "scripts/test.sh $tier: passed in $(( $(date +%s) - start )) s"
+echo "tools/test.sh $tier: passed in $(( $(date +%s) - start )) s"
