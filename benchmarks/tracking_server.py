@@ -6,14 +6,13 @@ then for each server kind runs a bounded mixed load — log_metric writes, run r
 experiment searches, registry searches — from N client threads and prints req/s and latency
 percentiles. Nothing is asserted: it prints numbers.
 
-Example: python scripts/bench_tracking_server.py --seconds 10 --connections 8 --workers 2
+Example: python -m benchmarks.tracking_server --seconds 10 --connections 8 --workers 2
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,11 +21,7 @@ import time
 
 import requests
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.net import free_port
 
 
 def start_server(kind: str, workers: int, store: str, artifacts: str) -> tuple:

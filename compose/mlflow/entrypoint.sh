@@ -1,7 +1,7 @@
 #!/bin/sh
 # Start the MLflow tracking/registry server from environment variables (docker-compose.yml).
 # MLFLOW_SERVER_BACKEND picks the HTTP server: gunicorn (default) or uvicorn (MLflow's own default).
-# scripts/bench_tracking_server.py measured gunicorn faster here (README).
+# benchmarks/tracking_server.py measured gunicorn faster here (README).
 set -eu
 
 : "${MLFLOW_BACKEND_STORE_URI:?set MLFLOW_BACKEND_STORE_URI (postgresql+psycopg2://user:pass@postgres:5432/mlflow)}"
