@@ -30,11 +30,8 @@ class StoreLocation:
         relpath = relpath.replace("\\", "/").lstrip("/")
         return posixpath.join(self.prefix, relpath) if self.prefix else relpath
 
-    def child(self, relpath: str) -> StoreLocation:
-        return StoreLocation(self.scheme, self.container, self.key(relpath).rstrip("/"),
-                             self.account, self.host)
-
     def uri(self, relpath: str = "") -> str:
+        """The URI of ``relpath`` under this location, in the scheme it was given in."""
         path = self.key(relpath) if relpath else self.prefix
         if self.scheme in ("wasbs", "wasb"):
             return f"{self.scheme}://{self.container}@{self.host}/{path}".rstrip("/")

@@ -8,9 +8,6 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from wrappers.base import file_sha256
-from wrappers.transfer.errors import IntegrityError
-
 MANIFEST_FORMAT = "wrappers.transfer.manifest/1"
 SHA256_METADATA_KEY = "sha256"  # blob metadata / x-amz-meta-sha256
 
@@ -68,16 +65,3 @@ class Manifest:
     def read(cls, path: str | os.PathLike) -> Manifest:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
-
-def move_into_place_if_verified(tmp: Path, dest: Path, expected_sha256: str, uri: str) -> Path:
-    """Rename ``tmp`` to ``dest`` only if it hashes to ``expected_sha256``; else delete it.
-
-    The rename is atomic on one filesystem, so ``dest`` is either absent, the previous file,
-    or the complete verified download — never a partial one.
-    """
-    actual = file_sha256(tmp)
-    if actual != expected_sha256:
-        tmp.unlink(missing_ok=True)
-        raise IntegrityError(uri, expected_sha256, actual)
-    os.replace(tmp, dest)
-    return dest

@@ -5,10 +5,11 @@ on throttling/429, 5xx, timeouts and connection errors, ``max_attempts`` bounded
 ranged downloads (s3transfer's ``download_file`` with a TransferConfig), per-part MD5 checked
 by the service (Content-MD5 on every UploadPart, with ``verify_blocks``).
 
-What this module adds: uploads as a multipart upload of its own (s3transfer aborts its
-multipart upload on failure, so it can never resume) that continues a pending upload for the
-same key (ListMultipartUploads + ListParts, keeping parts whose ETag equals the local part's
-MD5); sha256 in object metadata; downloads that land only after their sha256 matches.
+What this module adds, on the shared skeleton (:mod:`~wrappers.transfer.blocks`,
+:meth:`ObjectStore.download_file`): uploads as a multipart upload of its own (s3transfer
+aborts its multipart upload on failure, so it can never resume) that continues a pending
+upload for the same key (ListMultipartUploads + ListParts, keeping parts whose ETag equals the
+local part's MD5), and the translation of S3's errors into ones that name the fix.
 
 Servers without ListMultipartUploads/ListParts (s3rver, the offline stand-in) get a fresh
 upload every time: correct, just not resumable.
@@ -19,10 +20,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import tempfile
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from wrappers.base import file_sha256
+from wrappers.transfer.blocks import Block, BlockPlan, ParallelBlockUpload, effective_block_size
+from wrappers.transfer.credentials import S3Credentials
 from wrappers.transfer.errors import (
     BlobNotFound,
     ContainerNotFound,
@@ -31,21 +33,13 @@ from wrappers.transfer.errors import (
     TransferFailed,
 )
 from wrappers.transfer.locations import StoreLocation
-from wrappers.transfer.manifest import SHA256_METADATA_KEY, FileEntry, move_into_place_if_verified
+from wrappers.transfer.manifest import SHA256_METADATA_KEY, FileEntry
 from wrappers.transfer.progress_bar import TransferProgress
 from wrappers.transfer.settings import MiB, TransferSettings
-from wrappers.transfer.store import ObjectStore, Stopwatch, UploadReport
+from wrappers.transfer.store import ObjectStore, Stopwatch, StoredObject, UploadReport
 
 MIN_PART_SIZE = 5 * MiB  # service minimum for every part but the last
 MAX_PARTS = 10_000
-ENDPOINT_ENVS = ("MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
-
-
-def s3_endpoint() -> str | None:
-    for name in ENDPOINT_ENVS:
-        if value := os.environ.get(name):
-            return value
-    return None
 
 
 def s3_client(settings: TransferSettings):
@@ -53,28 +47,29 @@ def s3_client(settings: TransferSettings):
     import boto3
     from botocore.config import Config
 
-    endpoint = s3_endpoint()
+    creds = S3Credentials.load()
     config = Config(
         retries={"mode": "standard", "max_attempts": settings.max_attempts},
         max_pool_connections=max(10, settings.max_concurrency + 2),
         connect_timeout=settings.connection_timeout,
         read_timeout=settings.read_timeout,
         # MinIO and s3rver serve buckets by path, not as subdomains.
-        s3={"addressing_style": "path"} if endpoint else {},
+        s3={"addressing_style": "path"} if creds.endpoint_url else {},
         # Checksums on every request are newer than most S3 stand-ins; Content-MD5 is enough.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
-    return boto3.client("s3", endpoint_url=endpoint, config=config,
-                        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    return boto3.client("s3", endpoint_url=creds.endpoint_url, config=config,
+                        region_name=creds.region, **creds.boto3_keys())
 
 
 def part_size_for(file_size: int, block_size: int) -> int:
-    return max(block_size, MIN_PART_SIZE, -(-file_size // MAX_PARTS))
+    """The part size an upload of ``file_size`` bytes uses (S3's minimum and part limit)."""
+    return effective_block_size(file_size, block_size, MAX_PARTS, MIN_PART_SIZE)
 
 
-def _md5_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.md5(data).digest()).decode()
+def _error_code(exc: BaseException) -> str:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
 
 
 class S3Store(ObjectStore):
@@ -85,7 +80,7 @@ class S3Store(ObjectStore):
         self.client = s3_client(self.settings)
         self.bucket = location.container
 
-    def _translate(self, exc: BaseException, uri: str, what: str) -> TransferError:
+    def translate_error(self, exc: BaseException, uri: str, what: str) -> TransferError:
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         if isinstance(exc, TransferError):
@@ -94,7 +89,7 @@ class S3Store(ObjectStore):
             return StoreAccessDenied(uri, "no credentials",
                                      "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
         if isinstance(exc, ClientError):
-            code = exc.response.get("Error", {}).get("Code", "")
+            code = _error_code(exc)
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if status in (401, 403) or code in ("InvalidAccessKeyId", "SignatureDoesNotMatch",
                                                 "AccessDenied"):
@@ -119,7 +114,7 @@ class S3Store(ObjectStore):
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except Exception as exc:
-            raise self._translate(exc, self.uri(), "access check") from exc
+            raise self.translate_error(exc, self.uri(), "access check") from exc
 
     def stored_sha256(self, relpath: str) -> str | None:
         from botocore.exceptions import ClientError
@@ -127,180 +122,133 @@ class S3Store(ObjectStore):
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self.location.key(relpath))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+            if _error_code(exc) in ("404", "NoSuchKey"):
                 self.check_access()  # a missing bucket also answers 404 here
                 return None
-            raise self._translate(exc, self.uri(relpath), "stat") from exc
+            raise self.translate_error(exc, self.uri(relpath), "stat") from exc
         return head.get("Metadata", {}).get(SHA256_METADATA_KEY)
 
-    def upload_file(self, local: str | os.PathLike, relpath: str) -> UploadReport:
-        return ResumableMultipartUploader(self).upload(Path(local), relpath)
-
-    def download_file(self, relpath: str, dest: str | os.PathLike,
-                      expected_sha256: str | None = None) -> Path:
+    def stat_for_download(self, relpath: str) -> StoredObject:
         from boto3.s3.transfer import TransferConfig
 
         key = self.location.key(relpath)
-        uri = self.uri(relpath)
-        dest = Path(dest)
-        try:
-            head = self.client.head_object(Bucket=self.bucket, Key=key)
-        except Exception as exc:
-            raise self._translate(exc, uri, "download") from exc
-        expected = expected_sha256 or head.get("Metadata", {}).get(SHA256_METADATA_KEY)
-        if not expected:
-            raise TransferFailed(uri, "download", "no sha256 in the object's metadata and none "
-                                 "given: it was not uploaded by wrappers.transfer")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
+        head = self.client.head_object(Bucket=self.bucket, Key=key)
         config = TransferConfig(
             multipart_threshold=self.settings.block_size,
             multipart_chunksize=self.settings.block_size,
             max_concurrency=self.settings.max_concurrency,
             use_threads=self.settings.max_concurrency > 1,
         )
-        try:
-            with TransferProgress(head["ContentLength"], f"download {Path(key).name}",
-                                  self.settings.show_progress) as progress:
-                self.client.download_file(self.bucket, key, str(tmp), Config=config,
-                                          Callback=progress.advance)
-        except BaseException as exc:
-            tmp.unlink(missing_ok=True)
-            if isinstance(exc, Exception):
-                raise self._translate(exc, uri, "download") from exc
-            raise
-        return move_into_place_if_verified(tmp, dest, expected, uri)
 
+        def write_to(tmp: Path, progress: TransferProgress) -> None:
+            self.client.download_file(self.bucket, key, str(tmp), Config=config,
+                                      Callback=progress.advance)
 
-class ResumableMultipartUploader:
-    """Multipart upload that continues a pending one for the same key instead of restarting.
+        return StoredObject(head["ContentLength"],
+                            head.get("Metadata", {}).get(SHA256_METADATA_KEY), write_to)
 
-    The object appears only at CompleteMultipartUpload; parts of an interrupted upload stay
-    on the server (until a lifecycle rule or an abort removes them).
-    """
+    def upload_file(self, local: str | os.PathLike, relpath: str) -> UploadReport:
+        """A multipart upload that continues a pending one for the same key.
 
-    def __init__(self, store: S3Store):
-        self.store = store
-        self.client = store.client
-        self.settings = store.settings
-
-    def upload(self, path: Path, relpath: str) -> UploadReport:
+        The object appears only at CompleteMultipartUpload; parts of an interrupted upload
+        stay on the server (until a lifecycle rule or an abort removes them).
+        """
         clock = Stopwatch()
-        key = self.store.location.key(relpath)
-        uri = self.store.uri(relpath)
+        path = Path(local)
+        key = self.location.key(relpath)
+        uri = self.uri(relpath)
         size = path.stat().st_size
-        from wrappers.base import file_sha256
-
         # Object metadata is fixed when the upload starts, so the whole-file hash comes first.
         sha = file_sha256(path)
         entry = FileEntry(relpath, uri, size, sha)
-        if self.store.stored_sha256(relpath) == sha:
+        if self.stored_sha256(relpath) == sha:
             return UploadReport(entry, 0, 0, 0, clock.seconds, committed=False)
         part_size = part_size_for(size, self.settings.block_size)
         metadata = {SHA256_METADATA_KEY: sha, "size": str(size)}
-        if size <= part_size:
-            data = path.read_bytes()
-            try:
-                extra = {"ContentMD5": _md5_b64(data)} if self.settings.verify_blocks else {}
-                self.client.put_object(Bucket=self.store.bucket, Key=key, Body=data,
-                                       Metadata=metadata, **extra)
-            except Exception as exc:
-                raise self.store._translate(exc, uri, "upload") from exc
-            return UploadReport(entry, 1, 1, size, clock.seconds, committed=True)
-
-        upload_id, held = self._pending_upload(key)
         try:
+            if size <= part_size:
+                data = path.read_bytes()
+                extra = {"ContentMD5": _md5_b64(data)} if self.settings.verify_blocks else {}
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=data,
+                                       Metadata=metadata, **extra)
+                return UploadReport(entry, 1, 1, size, clock.seconds, committed=True)
+            upload_id, held = self._pending_upload(key)
             if upload_id is None:
                 upload_id = self.client.create_multipart_upload(
-                    Bucket=self.store.bucket, Key=key, Metadata=metadata,
+                    Bucket=self.bucket, Key=key, Metadata=metadata,
                     ContentType="application/octet-stream")["UploadId"]
-            parts, sent, bytes_sent = self._send_parts(path, key, uri, upload_id, part_size, held)
-            self.client.complete_multipart_upload(
-                Bucket=self.store.bucket, Key=key, UploadId=upload_id,
-                MultipartUpload={"Parts": parts})
+            parts = self._send_parts(path, key, uri, upload_id, part_size, held)
+            self._complete(key, upload_id, parts.tokens, relpath, sha)
         except Exception as exc:
-            raise self.store._translate(exc, uri, "upload") from exc
-        return UploadReport(entry, len(parts), sent, bytes_sent, clock.seconds, committed=True)
+            raise self.translate_error(exc, uri, "upload") from exc
+        return UploadReport(entry, parts.total, parts.sent, parts.bytes_sent, clock.seconds,
+                            committed=True)
 
-    def _pending_upload(self, key: str) -> tuple[str | None, dict]:
+    def _send_parts(self, path: Path, key: str, uri: str, upload_id: str, part_size: int,
+                    held: dict[int, tuple[str, int]]):
+        verify = self.settings.verify_blocks
+
+        def plan(block: Block) -> BlockPlan:
+            # MD5 only where it buys something: matching a part the server holds (its ETag),
+            # or Content-MD5 when verify_blocks asks for it.
+            if block.number not in held and not verify:
+                return BlockPlan(None, False)
+            md5 = hashlib.md5(block.data).hexdigest()
+            return BlockPlan(md5, held.get(block.number) == (md5, len(block.data)))
+
+        def send(block: Block, planned: BlockPlan) -> str:
+            extra = ({"ContentMD5": base64.b64encode(bytes.fromhex(planned.token)).decode()}
+                     if verify and planned.token else {})
+            resp = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                           PartNumber=block.number, Body=block.data, **extra)
+            return resp["ETag"].strip('"')
+
+        def describe(exc: BaseException, block: Block) -> TransferError:
+            return self.translate_error(exc, uri, f"upload (part {block.number})")
+
+        upload = ParallelBlockUpload(self.settings, f"upload {PurePosixPath(key).name}",
+                                     plan, send, describe)
+        return upload.run(path, part_size)
+
+    def _complete(self, key: str, upload_id: str, etags: list[str], relpath: str,
+                  sha: str) -> None:
+        from botocore.exceptions import ClientError
+
+        parts = [{"PartNumber": n, "ETag": f'"{etag}"'} for n, etag in enumerate(etags, 1)]
+        try:
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+        except ClientError as exc:
+            # A retried CompleteMultipartUpload whose first answer was lost finds no upload:
+            # the first one completed, and the object is already ours.
+            if _error_code(exc) == "NoSuchUpload" and self.stored_sha256(relpath) == sha:
+                return
+            raise
+
+    def _pending_upload(self, key: str) -> tuple[str | None, dict[int, tuple[str, int]]]:
         """The newest unfinished upload of ``key`` and its parts {number: (etag, size)}."""
         from botocore.exceptions import ClientError
 
         try:
-            listing = self.client.list_multipart_uploads(Bucket=self.store.bucket, Prefix=key)
+            listing = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=key)
             uploads = [u for u in listing.get("Uploads", []) if u["Key"] == key]
             if not uploads:
                 return None, {}
             upload_id = max(uploads, key=lambda u: u["Initiated"])["UploadId"]
             held = {}
             pages = self.client.get_paginator("list_parts").paginate(
-                Bucket=self.store.bucket, Key=key, UploadId=upload_id)
+                Bucket=self.bucket, Key=key, UploadId=upload_id)
             for page in pages:
                 for p in page.get("Parts", []):
                     held[p["PartNumber"]] = (p["ETag"].strip('"'), p["Size"])
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NotImplemented":
+            if _error_code(exc) == "NotImplemented":
                 return None, {}  # s3rver: no listing of uploads; start afresh
             raise
-        # Parts of another part size simply do not match below and are sent again (a part
-        # number can be overwritten).
+        # Parts of another part size simply do not match and are sent again (a part number
+        # can be overwritten).
         return upload_id, held
 
-    def _send_parts(self, path: Path, key: str, uri: str, upload_id: str, part_size: int,
-                    held: dict) -> tuple[list[dict], int, int]:
-        etags: dict[int, str] = {}
-        sent = bytes_sent = 0
-        inflight: dict[Future, int] = {}
-        window = 2 * self.settings.max_concurrency
-        progress = TransferProgress(path.stat().st_size, f"upload {Path(key).name}",
-                                    self.settings.show_progress)
-        pool = ThreadPoolExecutor(self.settings.max_concurrency, thread_name_prefix="part")
-        try:
-            with open(path, "rb") as fh:
-                number = 1
-                while data := fh.read(part_size):
-                    # MD5 only where it buys something: matching a part the server holds
-                    # (its ETag), or Content-MD5 when verify_blocks asks for it.
-                    md5 = hashlib.md5(data) if (number in held or
-                                                self.settings.verify_blocks) else None
-                    if md5 and held.get(number) == (md5.hexdigest(), len(data)):
-                        etags[number] = md5.hexdigest()
-                        progress.advance(len(data))
-                    else:
-                        if len(inflight) >= window:
-                            self._reap(inflight, FIRST_COMPLETED, uri, etags)
-                        content_md5 = (base64.b64encode(md5.digest()).decode()
-                                       if md5 and self.settings.verify_blocks else None)
-                        fut = pool.submit(self._send_part, key, upload_id, number, data,
-                                          content_md5, progress)
-                        inflight[fut] = number
-                        sent += 1
-                        bytes_sent += len(data)
-                    number += 1
-            self._reap(inflight, ALL_COMPLETED, uri, etags)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            progress.close()
-            raise
-        pool.shutdown(wait=True)
-        progress.close()
-        parts = [{"PartNumber": n, "ETag": f'"{etags[n]}"'} for n in sorted(etags)]
-        return parts, sent, bytes_sent
 
-    def _send_part(self, key, upload_id, number, data, md5_b64, progress) -> str:
-        extra = {"ContentMD5": md5_b64} if md5_b64 else {}
-        resp = self.client.upload_part(Bucket=self.store.bucket, Key=key, UploadId=upload_id,
-                                       PartNumber=number, Body=data, **extra)
-        progress.advance(len(data))
-        return resp["ETag"].strip('"')
-
-    def _reap(self, inflight: dict[Future, int], return_when, uri: str,
-              etags: dict[int, str]) -> None:
-        done, _ = wait(inflight, return_when=return_when)
-        for fut in done:
-            number = inflight.pop(fut)
-            if exc := fut.exception():
-                raise self.store._translate(exc, uri, f"upload (part {number})") from exc
-            etags[number] = fut.result()
+def _md5_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
