@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-import os
+from typing import ClassVar
 from urllib.parse import urlparse
 
 import requests
+from pydantic import Field
 
 from wrappers.errors import TrackingServerUnreachable
+from wrappers.settings import EnvSettings
 
 # The compose stack publishes the MLflow server here (docker-compose.yml, MLFLOW_PORT).
 DEFAULT_TRACKING_URI = "http://127.0.0.1:5000"
 
 
+class TrackingSettings(EnvSettings):
+    """Which MLflow tracking server the CLIs talk to (MLflow's own variable name)."""
+
+    component: ClassVar[str] = "tracking"
+
+    tracking_uri: str = Field(default=DEFAULT_TRACKING_URI, validation_alias="MLFLOW_TRACKING_URI",
+                              examples=[DEFAULT_TRACKING_URI], min_length=1)
+    """Tracking server URL (or a sqlite:/// / file: store) used when --tracking-uri is not
+    given."""
+
+
 def resolve_tracking_uri(explicit: str | None = None) -> str:
-    """--tracking-uri, else $MLFLOW_TRACKING_URI, else the compose stack's server."""
-    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    """--tracking-uri, else $MLFLOW_TRACKING_URI (read now), else the compose stack's server."""
+    return explicit or TrackingSettings.load().tracking_uri
 
 
 def ensure_reachable(uri: str, timeout: float = 5.0) -> None:

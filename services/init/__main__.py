@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from services.init.settings import InitSettings
+from wrappers.settings import SettingsInvalid
 
 log = logging.getLogger("init")
 
@@ -43,7 +44,7 @@ def ensure_bucket(s: InitSettings) -> bool:
         "s3",
         endpoint_url=s.s3_endpoint_url,
         aws_access_key_id=s.aws_access_key_id or None,
-        aws_secret_access_key=s.aws_secret_access_key or None,
+        aws_secret_access_key=s.aws_secret_access_key.get_secret_value() or None,
         region_name="us-east-1",
         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
     )
@@ -62,7 +63,7 @@ def ensure_bucket(s: InitSettings) -> bool:
 def ensure_container(s: InitSettings) -> bool:
     from azure.storage.blob import BlobServiceClient
 
-    svc = BlobServiceClient.from_connection_string(s.azure_connection_string)
+    svc = BlobServiceClient.from_connection_string(s.azure_connection_string.get_secret_value())
     container = svc.get_container_client(s.azure_container)
     if container.exists():
         log.info("container %s exists at %s", s.azure_container, svc.url)
@@ -74,7 +75,11 @@ def ensure_container(s: InitSettings) -> bool:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    s = InitSettings()
+    try:
+        s = InitSettings.load()
+    except SettingsInvalid as exc:
+        log.error("%s", exc)
+        return 2
     retry(f"S3 at {s.s3_endpoint_url}", lambda: ensure_bucket(s), s.wait_seconds)
     if s.azure_connection_string:
         retry("Azurite blob service", lambda: ensure_container(s), s.wait_seconds)

@@ -13,7 +13,6 @@ through the server, which is what ``--serve-artifacts`` is for. Set
 from __future__ import annotations
 
 import json
-import os
 
 from flask import request
 from mlflow.server import app
@@ -22,13 +21,16 @@ from mlflow.utils.server_info import (
     SERVER_INFO_MULTIPART_UPLOADS_ENABLED,
 )
 
-ADVERTISE = os.environ.get("MLFLOW_ADVERTISE_DIRECT_TRANSFERS", "false").lower() in (
-    "1", "true", "yes")
+from services.mlflow_server.settings import MlflowServerSettings
+
+# Read once, when the server imports the app: a bad value stops the server at start, naming
+# the variable, instead of surfacing on the first request.
+SETTINGS = MlflowServerSettings.load()
 
 
 @app.after_request
 def _hide_direct_transfers(response):
-    if ADVERTISE or not request.path.endswith("/mlflow/server-info"):
+    if SETTINGS.advertise_direct_transfers or not request.path.endswith("/mlflow/server-info"):
         return response
     try:
         payload = json.loads(response.get_data())
