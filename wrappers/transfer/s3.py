@@ -49,7 +49,9 @@ def s3_client(settings: TransferSettings):
 
     creds = S3Credentials.load()
     config = Config(
-        retries={"mode": "standard", "max_attempts": settings.max_attempts},
+        # total_max_attempts counts the first request, as max_attempts does here; botocore's
+        # own max_attempts would add one more.
+        retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
         max_pool_connections=max(10, settings.max_concurrency + 2),
         connect_timeout=settings.connection_timeout,
         read_timeout=settings.read_timeout,

@@ -78,5 +78,5 @@ class TransferSettings(EnvSettings):
         return self.progress
 
     def with_(self, **changes: Any) -> TransferSettings:
-        """A copy with ``changes`` applied (validated; the environment is not read again)."""
-        return type(self).model_validate({**self.model_dump(), **changes})
+        """A copy with ``changes`` applied, validated like the constructor."""
+        return type(self)(**{**self.model_dump(), **changes})
