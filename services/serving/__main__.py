@@ -7,15 +7,14 @@ import sys
 
 
 def main() -> int:
-    from pydantic import ValidationError
-
-    from services.serving.errors import ServingError, SettingsInvalid
+    from services.serving.errors import ServingError
     from services.serving.settings import ServingSettings
+    from wrappers.settings import SettingsInvalid
 
     try:
-        settings = ServingSettings()
-    except ValidationError as exc:
-        print(f"error: {SettingsInvalid(exc, ServingSettings.model_fields)}", file=sys.stderr)
+        settings = ServingSettings.load()
+    except SettingsInvalid as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,4 +1,8 @@
-"""Typed errors of the serving container; each message names the cause and the fix."""
+"""Typed errors of the serving container; each message names the cause and the fix.
+
+Invalid settings raise the project's shared :class:`wrappers.settings.SettingsInvalid`
+(startup refuses, exit code 2).
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,10 @@ class ServingError(Exception):
     """Base class: every error services.serving raises on purpose."""
 
 
-class SettingsInvalid(ServingError):
-    """The environment does not describe a servable model (startup refuses, exit code 2)."""
-
-    def __init__(self, validation_error, fields: dict):
-        lines = []
-        for err in validation_error.errors():
-            name = str(err["loc"][0]) if err["loc"] else "?"
-            field = fields.get(name)
-            alias = getattr(field, "validation_alias", None)
-            env = alias.choices[0] if alias is not None else f"SERVING_{name.upper()}"
-            hint = f" ({field.description.splitlines()[0]})" if field and field.description \
-                else ""
-            lines.append(f"  {env}: {err['msg']}{hint}")
-        super().__init__("invalid serving settings:\n" + "\n".join(lines)
-                         + "\nset them in the service's environment (docker-compose.yml)")
-
-
 class ModelLoadFailed(ServingError):
+    """A version could not be downloaded, loaded or verified; the served one keeps serving."""
+
     def __init__(self, name: str, version: str, cause: str):
-        self.version = version
         super().__init__(
             f"loading {name} version {version} failed: {cause} — the current version keeps "
             f"serving; fix the model (try `mlflow models predict -m models:/{name}/{version} "
@@ -35,6 +23,8 @@ class ModelLoadFailed(ServingError):
 
 
 class BackendStartFailed(ServingError):
+    """`mlflow models serve` for a version did not answer /ping in time (mlflow engine)."""
+
     def __init__(self, version: str, cause: str, log_tail: str = ""):
         tail = f"\n--- last lines of its output ---\n{log_tail}" if log_tail else ""
         super().__init__(
@@ -42,4 +32,3 @@ class BackendStartFailed(ServingError):
             "the current version keeps serving; raise SERVING_LOAD_TIMEOUT if the model is "
             f"just slow to load{tail}"
         )
-

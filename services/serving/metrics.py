@@ -1,13 +1,13 @@
 """Prometheus metrics of a serving container (GET /metrics on any worker).
 
 Workers are separate processes; with PROMETHEUS_MULTIPROC_DIR set (the supervisor sets it to
-a fresh directory before starting them) every process writes its samples there and /metrics
-sums them, so a scrape sees the whole container whichever worker answers it.
+a fresh directory before starting them; prometheus_client reads it itself) every process
+writes its samples there, and /metrics sums them (:func:`collect_from` tells this module
+where), so a scrape sees the whole container whichever worker answers it.
 """
 
 from __future__ import annotations
 
-import os
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -49,17 +49,17 @@ SWITCH_SECONDS = Gauge(
 )
 
 _request_children: dict[tuple[str, int], object] = {}
-_known_paths = frozenset({"/invocations", "/ping", "/health", "/version", "/metrics"})
 
 
-def observe_request(path: str, status: int, started: float) -> None:
-    """Count one request (unknown paths as "other", so scanners cannot blow up the labels)."""
-    key = (path if path in _known_paths else "other", status)
+def observe_request(route: str, status: int, started: float | None) -> None:
+    """Count one request by its route (the path, or "other" for one no protocol serves, so
+    scanners cannot blow up the labels); ``started`` (perf_counter) to observe its latency."""
+    key = (route, status)
     child = _request_children.get(key)
     if child is None:
-        child = _request_children[key] = REQUESTS.labels(key[0], str(status))
+        child = _request_children[key] = REQUESTS.labels(route, str(status))
     child.inc()
-    if path == "/invocations":
+    if started is not None:
         LATENCY.observe(time.perf_counter() - started)
 
 
@@ -67,6 +67,7 @@ _route_children: dict[str, object] = {}
 
 
 def count_prediction(route: str) -> None:
+    """One successful prediction, by the path that answered (sklearn-linear, mlflow, …)."""
     child = _route_children.get(route)
     if child is None:
         child = _route_children[route] = PREDICTIONS.labels(route)
@@ -75,16 +76,27 @@ def count_prediction(route: str) -> None:
 
 def set_served(model: str, alias: str, version: str, engine: str,
                previous: str | None = None) -> None:
+    """This worker serves ``version`` (and no longer ``previous``)."""
     if previous is not None:
         MODEL_INFO.labels(model, alias, previous, engine).set(0)
     MODEL_INFO.labels(model, alias, version, engine).set(1)
 
 
+_multiprocess_dir: str | None = None
+
+
+def collect_from(multiprocess_dir: str) -> None:
+    """/metrics sums the samples every process of the container wrote to this directory."""
+    global _multiprocess_dir
+    _multiprocess_dir = multiprocess_dir
+
+
 def render() -> bytes:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    """The Prometheus text of the whole container (of this process in tests)."""
+    if _multiprocess_dir:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry, path=_multiprocess_dir)
         return generate_latest(registry)
     return generate_latest(REGISTRY)

@@ -1,20 +1,31 @@
 """Settings of a serving container: environment variables `SERVING_*` (docker-compose.yml).
 
 Only SERVING_MODEL_NAME is required; every other default serves `NAME@production` on port 8080
-with the fast engine and one worker per CPU.
+with the fast engine and one worker per CPU. This is the only module of services/serving that
+reads the environment; what the serving processes set for their children is computed here too
+(:meth:`ServingSettings.child_environment`).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Engine = Literal["fast", "mlflow"]
+from services.serving.engines import ENGINES
+from wrappers.settings import EnvSettings
+
+# The valid values are the registry's names, so an engine added there is accepted here.
+EngineName = Literal[tuple(ENGINES)]  # type: ignore[valid-type]
 Batching = Literal["auto", "on", "off"]
+
+# Sized before any worker imports numpy/torch/onnxruntime, so each sizes its thread pools to
+# its share of the CPUs.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "ONNX_INTRA_OP_THREADS")
 
 
 def _cpu_count() -> int:
@@ -25,20 +36,20 @@ def _cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-class ServingSettings(BaseSettings):
-    # env_ignore_empty: compose passes `SERVING_WORKERS: ${SERVING_WORKERS:-}`; empty = default.
-    model_config = SettingsConfigDict(env_prefix="SERVING_", extra="ignore", frozen=True,
-                                      populate_by_name=True, use_attribute_docstrings=True,
-                                      env_ignore_empty=True)
+class ServingSettings(EnvSettings):
+    # EnvSettings: frozen, empty = default (compose passes `SERVING_WORKERS: ${...:-}`).
+    model_config = {**EnvSettings.model_config, "env_prefix": "SERVING_"}
+    component = "serving"
+    where = "in the service's environment (docker-compose.yml)"
 
-    model_name: str = Field(min_length=1)
+    model_name: str = Field(min_length=1, examples=["wine"])
     """Registered model to serve, e.g. `wine` (required)."""
 
-    model_alias: str = "production"
+    model_alias: str = Field(default="production", examples=["production"])
     """Alias to serve and follow: when it moves to another version, that version is loaded,
     warmed up and switched to without failing a request."""
 
-    engine: Engine = "fast"
+    engine: EngineName = "fast"
     """`fast`: the model in-process behind a minimal ASGI app (MLflow's scoring protocol,
     exact fast paths for sklearn/ONNX, hot swap). `mlflow`: `mlflow models serve
     --env-manager local` children behind a switchable proxy."""
@@ -109,10 +120,9 @@ class ServingSettings(BaseSettings):
     @classmethod
     def _no_slashes(cls, value: str) -> str:
         if "/" in value or "@" in value:
-            raise ValueError(
-                f"{value!r} contains '/' or '@': give the bare name and alias, e.g. "
-                "SERVING_MODEL_NAME=wine SERVING_MODEL_ALIAS=production"
-            )
+            # The shared error format appends the variable and an example (`=wine`).
+            raise ValueError(f"{value!r} contains '/' or '@': give the bare name and alias "
+                             "in their own variables")
         return value
 
     @property
@@ -122,3 +132,36 @@ class ServingSettings(BaseSettings):
     @property
     def intra_op_threads(self) -> int:
         return self.threads_per_worker or max(1, _cpu_count() // self.workers)
+
+    def child_environment(self) -> dict[str, str]:
+        """Variables the supervisor sets in its own environment before it starts workers (which
+        inherit it): thread pool sizes, quiet downloads, the registry, fail-fast HTTP. A thread
+        or HTTP variable already set by the user wins."""
+        from services.serving.alias import FAIL_FAST_HTTP
+
+        threads = str(self.intra_op_threads)
+        defaults = {**dict.fromkeys(THREAD_VARIABLES, threads),
+                    "TOKENIZERS_PARALLELISM": "false",
+                    # A progress bar per download is noise in container logs.
+                    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+                    **FAIL_FAST_HTTP}
+        wanted = {k: v for k, v in defaults.items() if k not in os.environ}
+        wanted["MLFLOW_TRACKING_URI"] = self.tracking_uri
+        # `mlflow models serve` execs `uvicorn` from PATH: the one next to this interpreter.
+        bindir = os.path.dirname(sys.executable)
+        path = os.environ.get("PATH", "")
+        if bindir not in path.split(os.pathsep):
+            wanted["PATH"] = bindir + os.pathsep + path
+        return wanted
+
+
+def inherited_environment(**changes: str | None) -> dict[str, str]:
+    """This process's environment with ``changes`` applied (None removes a variable), for a
+    child that must inherit the rest (`mlflow models serve`: the registry, thread sizes)."""
+    env = dict(os.environ)
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env

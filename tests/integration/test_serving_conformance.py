@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from tests.support.net import free_port
-from tests.unit.test_serving_engine import (
+from tests.support.serving import (
     COLUMNS,
     JSON_CT,
     ROW,

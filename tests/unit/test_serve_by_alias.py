@@ -12,16 +12,8 @@ import pytest
 import requests
 
 from tests.support.net import free_port
+from tests.support.serving import WINE_BODY
 from wrappers import wine
-
-WINE_BODY = {
-    "dataframe_split": {
-        "columns": ["fixed acidity", "volatile acidity", "citric acid", "residual sugar",
-                    "chlorides", "free sulfur dioxide", "total sulfur dioxide", "density", "pH",
-                    "sulphates", "alcohol"],
-        "data": [[6.2, 0.66, 0.48, 1.2, 0.029, 29, 75, 0.98, 3.33, 0.39, 12.8]],
-    }
-}
 
 
 @pytest.fixture

@@ -17,8 +17,7 @@ import pytest
 import requests
 
 from tests.support.net import free_port
-from tests.unit.test_serve_by_alias import WINE_BODY
-from tests.unit.test_serving_engine import metric_value
+from tests.support.serving import WINE_BODY, metric_value
 from wrappers import registry, wine
 
 

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,92 +18,20 @@ import pytest
 from services.serving.engines.fast import model as fast_model
 from services.serving.engines.fast.app import FastState, build_app
 from services.serving.engines.fast.parsing import NumericColumns, parse_csv, parse_json
-from services.serving.protocol import reference_invocations
+from services.serving.engines.fast.protocols.mlflow_scoring import reference_invocations
+from tests.support.serving import (
+    COLUMNS,
+    JSON_CT,
+    ROW,
+    Store,
+    asgi_call,
+    asgi_call_async,
+    metric_value,
+    request_bodies,
+    split_body,
+    wine_rows,
+)
 from wrappers import wine
-
-JSON_CT = "application/json"
-COLUMNS = list(wine.FEATURES)
-ROW = [6.2, 0.66, 0.48, 1.2, 0.029, 29, 75, 0.98, 3.33, 0.39, 12.8]
-
-
-# --- helpers shared with the other serving tests ---------------------------------------------
-
-
-def asgi_call(app, method: str, path: str, body: bytes = b"",
-              content_type: str | None = JSON_CT) -> tuple[int, dict, bytes]:
-    """One HTTP request through an ASGI app; (status, headers, body)."""
-    return asyncio.run(asgi_call_async(app, method, path, body, content_type))
-
-
-async def asgi_call_async(app, method, path, body=b"", content_type=JSON_CT):
-    sent, pending = [], [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def receive():
-        return pending.pop(0) if pending else {"type": "http.disconnect"}
-
-    async def send(message):
-        sent.append(message)
-
-    headers = [(b"content-type", content_type.encode())] if content_type is not None else []
-    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(),
-             "query_string": b"", "headers": headers}
-    await app(scope, receive, send)
-    start = sent[0]
-    return (start["status"], dict(start["headers"]),
-            b"".join(m.get("body", b"") for m in sent[1:]))
-
-
-def wine_rows(n: int, seed: int = 0) -> np.ndarray:
-    data = wine.load_wine_data()[COLUMNS].to_numpy()
-    rng = np.random.default_rng(seed)
-    return data[rng.integers(len(data), size=n)] * rng.uniform(0.9, 1.1, (n, len(COLUMNS)))
-
-
-def split_body(rows, columns=COLUMNS, **extra) -> bytes:
-    rows = rows.tolist() if isinstance(rows, np.ndarray) else rows
-    return json.dumps({"dataframe_split": {"columns": columns, "data": rows}, **extra}).encode()
-
-
-def request_bodies(rows: np.ndarray) -> dict[str, tuple[str, bytes]]:
-    """The same rows in every request format MLflow accepts for a named-column model."""
-    records = [dict(zip(COLUMNS, r, strict=True)) for r in rows.tolist()]
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    reordered = COLUMNS[::-1]
-    return {
-        "dataframe_split": (JSON_CT, split_body(rows)),
-        "dataframe_split+index": (JSON_CT, json.dumps(
-            {"dataframe_split": frame.to_dict(orient="split")}).encode()),
-        "dataframe_split reordered": (JSON_CT, split_body(
-            frame[reordered].to_numpy(), reordered)),
-        "dataframe_records": (JSON_CT, json.dumps({"dataframe_records": records}).encode()),
-        "instances": (JSON_CT, json.dumps({"instances": records}).encode()),
-        "inputs records": (JSON_CT, json.dumps({"inputs": records}).encode()),
-        "inputs columns": (JSON_CT, json.dumps(
-            {"inputs": {c: frame[c].tolist() for c in COLUMNS}}).encode()),
-        "charset": ("application/json; charset=utf-8", split_body(rows)),
-        "csv": ("text/csv", frame.to_csv(index=False).encode()),
-    }
-
-
-class Store:
-    """A tmp sqlite tracking store for a whole module (models are slow to log per test)."""
-
-    def __init__(self, root: Path):
-        self.root, self.uri = root, f"sqlite:///{root}/mlflow.db"
-
-    def __enter__(self):
-        mlflow.set_tracking_uri(self.uri)
-        mlflow.set_registry_uri(self.uri)
-        mlflow.set_experiment(experiment_id="0")
-        return self
-
-    def __exit__(self, *exc):
-        mlflow.set_tracking_uri(None)
-        mlflow.set_registry_uri(None)
-
-    def download(self, name: str, version: str) -> str:
-        return mlflow.artifacts.download_artifacts(
-            f"models:/{name}/{version}", dst_path=str(self.root / f"{name}-v{version}"))
 
 
 def state_serving(model, name="wine", **kwargs) -> tuple[FastState, object]:
@@ -114,22 +39,6 @@ def state_serving(model, name="wine", **kwargs) -> tuple[FastState, object]:
     if model is not None:
         state.activate(model)
     return state, build_app(state)
-
-
-def metric_value(text: str, name: str, **labels) -> float:
-    """A sample's value from Prometheus text (0 when absent)."""
-    want = {k: str(v) for k, v in labels.items()}
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith(name):
-            continue
-        m = re.match(r"^([a-zA-Z_:]+)(\{(.*)\})? (\S+)$", line)
-        if not m or m.group(1) != name:
-            continue
-        got = dict(re.findall(r'(\w+)="([^"]*)"', m.group(3) or ""))
-        if all(got.get(k) == v for k, v in want.items()):
-            total += float(m.group(4))
-    return total
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -161,7 +70,7 @@ def reference(model, content_type, body):
 
 
 def test_wine_takes_the_linear_fast_path_verified_at_load(wine_v1):
-    assert wine_v1.summary["path"] == "sklearn-linear"
+    assert wine_v1.summary.path == "sklearn-linear"
     assert wine_v1.csv_fast
 
 
@@ -351,7 +260,7 @@ def test_onnx_wine_takes_the_onnxruntime_fast_path_with_mlflows_answers(store):
 
     onnx.log_wine_model(register_as="wine-onnx", alias="production")
     model = fast_model.load(store.download("wine-onnx", "1"), "1", "auto")
-    assert model.summary["path"] == "onnx"
+    assert model.summary.path == "onnx"
     _, app = state_serving(model, name="wine-onnx")
     for fmt, (content_type, body) in request_bodies(wine_rows(40, seed=7)).items():
         status, _, got = asgi_call(app, "POST", "/invocations", body, content_type)
@@ -394,10 +303,10 @@ def _text_bodies() -> list[bytes]:
 def test_batching_auto_is_on_only_where_batched_answers_are_bit_identical(text_models):
     onnx_model = fast_model.load(text_models["onnx"], "1", "auto")
     torch_model = fast_model.load(text_models["torch"], "1", "auto")
-    assert onnx_model.summary["batch_exact"] and onnx_model.batching
+    assert onnx_model.summary.batch_exact and onnx_model.batching
     # torch's kernels round differently for different batch shapes: off, and the log says why.
-    assert not torch_model.summary["batch_exact"] and not torch_model.batching
-    assert "SERVING_BATCHING=on" in torch_model.summary["batching"]
+    assert not torch_model.summary.batch_exact and not torch_model.batching
+    assert "SERVING_BATCHING=on" in torch_model.summary.batching
     assert not fast_model.load(text_models["onnx"], "1", "off").batching
 
 

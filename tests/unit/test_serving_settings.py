@@ -56,16 +56,32 @@ def _entrypoint(env_vars: dict) -> subprocess.CompletedProcess:
 def test_missing_model_name_exits_2_naming_the_variable():
     out = _entrypoint({})
     assert out.returncode == 2
-    assert "SERVING_MODEL_NAME: Field required (Registered model to serve" in out.stderr
+    assert "invalid serving settings:" in out.stderr
+    assert "SERVING_MODEL_NAME: field required (Registered model to serve" in out.stderr
+    assert "e.g. SERVING_MODEL_NAME=wine" in out.stderr
+    assert "docker-compose.yml" in out.stderr  # where to set it
 
 
 def test_invalid_values_name_the_variable_and_the_valid_options():
     out = _entrypoint({"SERVING_MODEL_NAME": "wine@production", "SERVING_ENGINE": "tgi",
                        "SERVING_PORT": "eighty"})
     assert out.returncode == 2
-    assert "SERVING_ENGINE: Input should be 'fast' or 'mlflow'" in out.stderr
-    assert "SERVING_PORT:" in out.stderr
-    assert "SERVING_MODEL_NAME=wine SERVING_MODEL_ALIAS=production" in out.stderr
+    assert "SERVING_ENGINE='tgi': input should be 'fast' or 'mlflow'" in out.stderr
+    assert "SERVING_PORT='eighty':" in out.stderr
+    assert "SERVING_MODEL_NAME='wine@production'" in out.stderr
+    assert "give the bare name and alias" in out.stderr
+    assert "e.g. SERVING_MODEL_NAME=wine" in out.stderr
+
+
+def test_the_engine_list_is_the_engine_registry(env):
+    """An engine registered in services/serving/engines is a valid SERVING_ENGINE value."""
+    from services.serving.engines import ENGINES, engine_class
+
+    env.setenv("SERVING_MODEL_NAME", "wine")
+    for name in ENGINES:
+        env.setenv("SERVING_ENGINE", name)
+        assert ServingSettings().engine == name
+        assert engine_class(name).name == name
 
 
 def test_empty_variables_mean_the_default(env):

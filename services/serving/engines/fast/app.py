@@ -1,37 +1,24 @@
-"""The fast engine's ASGI app: MLflow's routes, served from the model in this process.
+"""The fast engine's ASGI app: the registered protocols' routes, served from this process.
 
-A bare ASGI callable rather than a framework: four routes do not need routing tables or
-middleware, and each layer costs on a path whose whole budget is a fraction of a millisecond.
-The model is read once per request from ``state.current``; a hot swap replaces that reference,
-so a request finishes on the version it started with.
+A bare ASGI callable and a dict of routes rather than a framework: each layer costs on a path
+whose whole budget is a fraction of a millisecond. The routes come from ``protocols/`` (one
+module per protocol); this module adds what every protocol shares: /metrics, 404 and 405,
+request counts and latency.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from services.serving import metrics
-from services.serving.asgi import PROMETHEUS, Reply, header, read_body, send_reply
-from services.serving.engines.fast.batching import MicroBatcher, batchable
+from services.serving.asgi import NOT_FOUND, PROMETHEUS, Reply, send_reply, unavailable
+from services.serving.engines.fast import protocols
+from services.serving.engines.fast.batching import MicroBatcher
 from services.serving.engines.fast.model import LoadedModel
-from services.serving.engines.fast.parsing import parse_csv, parse_json
-from services.serving.protocol import (
-    FAST_CSV_TYPES,
-    FAST_JSON_TYPES,
-    NOT_FOUND,
-    PING_OK,
-    TIMEOUT,
-    VERSION_REPLY,
-    error_reply,
-    method_not_allowed,
-    predict_like_mlflow,
-    predictions_reply,
-    reference_invocations,
-    unavailable,
-)
+from services.serving.engines.fast.protocols import Route
+from services.serving.engines.fast.protocols.mlflow_scoring import predict_like_mlflow
 
 log = logging.getLogger("serving.fast")
 
@@ -62,93 +49,29 @@ class FastState:
         return previous
 
 
+async def _metrics(scope, receive) -> Reply:
+    return Reply(200, metrics.render(), PROMETHEUS)
+
+
 def build_app(state: FastState):
-    timeout = state.request_timeout
-
-    async def in_thread(fn, *args):
-        loop = asyncio.get_running_loop()
-        return await asyncio.wait_for(loop.run_in_executor(state.executor, fn, *args), timeout)
-
-    async def batched(model: LoadedModel, body: bytes) -> Reply:
-        from mlflow.pyfunc.scoring_server import _parse_json_data
-
-        try:
-            parsed = _parse_json_data(body, model.pyfunc.metadata, model.input_schema)
-        except Exception as exc:  # noqa: BLE001 — MLflow's status for MLflow's parse error
-            return error_reply(exc)
-        data = parsed.data
-        try:
-            if parsed.is_unified_llm_input or parsed.params is not None \
-                    or not batchable(data):
-                raw = await in_thread(predict_like_mlflow, model.pyfunc, data, parsed.params,
-                                      model.takes_params)
-                return predictions_reply(raw, parsed.is_unified_llm_input)
-            raw = await asyncio.wait_for(model.batcher.predict(data), timeout)
-        except TimeoutError:
-            return TIMEOUT
-        except Exception as exc:  # noqa: BLE001
-            return error_reply(exc)
-        metrics.count_prediction("batched")
-        return predictions_reply(raw)
-
-    async def invoke(scope, receive) -> Reply:
-        body = await read_body(receive)
-        model = state.current
-        if model is None:
-            return state.waiting
-        model.inflight += 1
-        try:
-            content_type = header(scope, b"content-type")
-            runner = model.runner
-            if runner is not None:
-                if content_type in FAST_JSON_TYPES:
-                    x = parse_json(body, model.columns)
-                elif content_type in FAST_CSV_TYPES and model.csv_fast:
-                    x = parse_csv(body, model.columns)
-                else:
-                    x = None
-                if x is not None:
-                    try:
-                        reply = runner.reply(x)
-                    except Exception:  # verified at load; if not, MLflow's path answers
-                        log.exception("fast path %s failed; answering through MLflow's path",
-                                      runner.name)
-                    else:
-                        metrics.count_prediction(runner.name)
-                        return reply
-            if model.batcher is not None and content_type in FAST_JSON_TYPES:
-                return await batched(model, body)
-            try:
-                reply = await in_thread(reference_invocations, body, content_type,
-                                        model.pyfunc, model.input_schema)
-            except TimeoutError:
-                return TIMEOUT
-            if reply.status == 200:
-                metrics.count_prediction("mlflow")
-            return reply
-        finally:
-            model.inflight -= 1
+    """The ASGI app serving ``state`` over every protocol in ``protocols.PROTOCOLS``."""
+    table = protocols.routes(state)
+    # Not FastAPI's 405 for a POST: /metrics is ours, and answered 404 to other methods.
+    table["/metrics"] = Route({"GET": _metrics}, not_allowed=NOT_FOUND)
 
     async def app(scope, receive, send):
         if scope["type"] != "http":
             return
         started = time.perf_counter()
-        path, method = scope["path"], scope["method"]
-        if path == "/invocations":
-            reply = await invoke(scope, receive) if method == "POST" \
-                else method_not_allowed(b"POST")
-        elif path == "/ping" or path == "/health":
-            if method != "GET":
-                reply = method_not_allowed(b"GET")
-            else:
-                reply = PING_OK if state.current is not None else state.waiting
-        elif path == "/version":
-            reply = VERSION_REPLY if method == "GET" else method_not_allowed(b"GET")
-        elif path == "/metrics" and method == "GET":
-            reply = Reply(200, metrics.render(), PROMETHEUS)
-        else:
-            reply = NOT_FOUND
+        path = scope["path"]
+        route = table.get(path)
+        if route is None:
+            await send_reply(send, NOT_FOUND)
+            metrics.observe_request("other", NOT_FOUND.status, None)
+            return
+        handler = route.handlers.get(scope["method"])
+        reply = route.not_allowed if handler is None else await handler(scope, receive)
         await send_reply(send, reply)
-        metrics.observe_request(path, reply.status, started)
+        metrics.observe_request(path, reply.status, started if route.timed else None)
 
     return app

@@ -20,12 +20,37 @@ import numpy as np
 
 from services.serving.asgi import Reply
 from services.serving.engines.fast.parsing import NumericColumns, parse_csv, parse_json
-from services.serving.protocol import accepts_params, predictions_reply, reference_invocations
+from services.serving.engines.fast.protocols.mlflow_scoring import (
+    accepts_params,
+    predictions_reply,
+    reference_invocations,
+)
 
 log = logging.getLogger("serving.fast")
 
 BATCH_PROBE_ROWS = 16
 BATCH_MIN_SPEEDUP = 1.5  # per-row cost of a batch vs one request alone, for `auto`
+
+
+@dataclass
+class FastLoadSummary:
+    """How a fast worker serves a version, decided at load (logged with the switch)."""
+
+    path: str = "mlflow"  # the answering path: a runner's name, or MLflow's own handler
+    why: str | None = None  # why MLflow's handler, when a fast path was not even tried
+    batching: str | None = None  # on/off and why, when batching was considered
+    batch_speedup: float | None = None  # per-row cost, one request alone vs batched
+    batch_exact: bool | None = None  # batched answers bit-identical to one at a time
+    load_s: float = 0.0
+    ready_s: float = 0.0  # load + verification + warm-up
+
+    def describe(self) -> str:
+        parts = [f"path {self.path}"]
+        if self.why:
+            parts.append(self.why)
+        if self.batching:
+            parts.append(f"batching {self.batching}")
+        return "; ".join(parts)
 
 
 @dataclass
@@ -38,7 +63,7 @@ class LoadedModel:
     runner: object | None = None  # reply(x) for the numeric fast path
     csv_fast: bool = False
     batching: bool = False
-    summary: dict = field(default_factory=dict)
+    summary: FastLoadSummary = field(default_factory=FastLoadSummary)
     inflight: int = 0
     batcher: object | None = None  # MicroBatcher, created by the worker's event loop
 
@@ -51,7 +76,7 @@ def load(path: str, version: str, batching: str) -> LoadedModel:
     pyfunc = load_model_with_mlflow_config(path)
     schema = pyfunc.metadata.get_input_schema()
     model = LoadedModel(version, pyfunc, schema, accepts_params(pyfunc))
-    model.summary["load_s"] = round(time.perf_counter() - t0, 3)
+    model.summary.load_s = round(time.perf_counter() - t0, 3)
 
     model.columns = NumericColumns.from_schema(schema)
     if model.columns is not None:
@@ -59,7 +84,7 @@ def load(path: str, version: str, batching: str) -> LoadedModel:
     if model.runner is None and batching != "off":
         model.batching = _decide_batching(model, forced=batching == "on")
     _warm_up(model, path)
-    model.summary["ready_s"] = round(time.perf_counter() - t0, 3)
+    model.summary.ready_s = round(time.perf_counter() - t0, 3)
     return model
 
 
@@ -111,8 +136,8 @@ def _choose_runner(model: LoadedModel) -> None:
                 for ct, body in bodies]
     if any(r.status != 200 for r in expected):
         bad = next(r for r in expected if r.status != 200)
-        model.summary["path"] = "mlflow"
-        model.summary["why"] = (f"synthetic requests fail in MLflow's own path "
+        model.summary.path = "mlflow"
+        model.summary.why = (f"synthetic requests fail in MLflow's own path "
                                 f"({bad.status}: {bad.body[:200]!r})")
         return
     for runner in numeric_runners(model.pyfunc, model.columns, model.takes_params):
@@ -132,10 +157,10 @@ def _choose_runner(model: LoadedModel) -> None:
                 break
         if mismatch is None:
             model.runner, model.csv_fast = runner, csv_ok
-            model.summary["path"] = runner.name
+            model.summary.path = runner.name
             return
         log.info("fast path %s not used for this model: %s", runner.name, mismatch)
-    model.summary["path"] = "mlflow"
+    model.summary.path = "mlflow"
 
 
 # --- micro-batching ---------------------------------------------------------------------------
@@ -177,7 +202,7 @@ def _decide_batching(model: LoadedModel, forced: bool) -> bool:
 
     frames = _probe_frames(model)
     if not frames:
-        model.summary["batching"] = "on" if forced else "off (no input example to verify with)"
+        model.summary.batching = "on" if forced else "off (no input example to verify with)"
         return forced
     predict = model.pyfunc.predict
     try:
@@ -186,32 +211,32 @@ def _decide_batching(model: LoadedModel, forced: bool) -> bool:
         batch = pd.concat([frames[i] for i in order], ignore_index=True)
         pieces = split_output(predict(batch), [1] * len(order))
     except Exception as exc:  # noqa: BLE001
-        model.summary["batching"] = f"off (probe failed: {type(exc).__name__}: {exc})"
+        model.summary.batching = f"off (probe failed: {type(exc).__name__}: {exc})"
         return False
     if pieces is None:
-        model.summary["batching"] = "off (output is not one row per input row)"
+        model.summary.batching = "off (output is not one row per input row)"
         return False
     differing = sum(predictions_reply(p).body != singles[i]
                     for p, i in zip(pieces, order, strict=True))
     t_single = sum(_timed(lambda f=f: predict(f), 3) for f in frames) / len(frames)
     t_row = _timed(lambda: predict(batch), 3) / len(order)
     speedup = t_single / t_row if t_row > 0 else 0.0
-    model.summary["batch_speedup"] = round(speedup, 1)
-    model.summary["batch_exact"] = differing == 0
+    model.summary.batch_speedup = round(speedup, 1)
+    model.summary.batch_exact = differing == 0
     if forced:
-        model.summary["batching"] = (f"on (SERVING_BATCHING=on; {differing}/{len(order)} probe "
+        model.summary.batching = (f"on (SERVING_BATCHING=on; {differing}/{len(order)} probe "
                                      f"rows differ from unbatched predictions)")
         return True
     if differing:
-        model.summary["batching"] = (
+        model.summary.batching = (
             f"off ({differing}/{len(order)} probe rows batched differ from unbatched in the "
             f"last bits, so answers would not be MLflow's; SERVING_BATCHING=on trades that for "
             f"{speedup:.1f}x cheaper rows)")
         return False
     if speedup < BATCH_MIN_SPEEDUP:
-        model.summary["batching"] = f"off (a batched row is only {speedup:.1f}x cheaper)"
+        model.summary.batching = f"off (a batched row is only {speedup:.1f}x cheaper)"
         return False
-    model.summary["batching"] = f"on (exact on the probe, {speedup:.1f}x cheaper per row)"
+    model.summary.batching = f"on (exact on the probe, {speedup:.1f}x cheaper per row)"
     return True
 
 

@@ -6,35 +6,41 @@ One runner per flavor whose prediction is a pure function of that matrix:
   after validating its input (which the parser has done), for linear regressors;
 - ``sklearn``: the estimator's own ``predict`` on the matrix (what MLflow's sklearn flavor
   calls after converting the DataFrame — the same array, so the same bits);
-- ``onnx``: the onnxruntime session of a ``wrappers.onnx`` tabular model;
+- ``onnx``: the onnxruntime session of a pyfunc python model that declares the
+  :class:`OnnxTabular` contract (``serving_fast_path = "onnx-tabular"``, e.g.
+  ``wrappers.onnx``'s tabular model);
 - ``pyfunc-frame``: any other model with an all-double signature gets a DataFrame built
   straight from the matrix and MLflow's ``predict`` (schema enforcement included) — only the
   JSON → DataFrame parsing is skipped.
 
-A runner is used only after :func:`services.serving.engines.fast.model.verify_runner` found its
-answers byte-identical to MLflow's for synthetic requests of several sizes.
+A runner is used only after ``model.py`` (``_choose_runner``) found its answers byte-identical
+to MLflow's own handler for synthetic requests of several sizes and formats.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
 from services.serving.asgi import Reply
 from services.serving.engines.fast.parsing import NumericColumns
-from services.serving.protocol import predict_like_mlflow, predictions_reply
+from services.serving.engines.fast.protocols.mlflow_scoring import (
+    predict_like_mlflow,
+    predictions_reply,
+)
 
 # sklearn warns on every predict from an array when it was fitted on a DataFrame; the array's
-# columns are in the signature's order, which verify_runner checked against the estimator.
+# columns are in the signature's order, which the load-time check compared with the estimator.
 warnings.filterwarnings("ignore", message="X does not have valid feature names",
                         category=UserWarning)
 
 
 def _ndarray_reply(pred) -> Reply:
     # Same text as MLflow's json.dump(..., cls=NumpyEncoder) of ndarray.tolist(), via the C
-    # encoder. verify_runner compares the two.
+    # encoder. The load-time check compares the two.
     if isinstance(pred, np.ndarray) and pred.dtype.kind in "fiub":
         return Reply(200, json.dumps({"predictions": pred.tolist()}).encode())
     return predictions_reply(pred)
@@ -84,10 +90,37 @@ class SklearnRunner:
             return _ndarray_reply(self._predict(x))
 
 
+ONNX_TABULAR = "onnx-tabular"
+
+
+@runtime_checkable
+class OnnxTabular(Protocol):
+    """What a pyfunc ``python_model`` declares to get the ``onnx`` fast path.
+
+    The contract (kept by ``wrappers/onnx.py``; any other model may keep it too): the class
+    attribute ``serving_fast_path = "onnx-tabular"``; ``session``, an onnxruntime
+    InferenceSession; ``input_name``, its one float64 input; ``feature_names``, the columns in
+    the order the session takes them. Its ``predict`` is exactly
+    ``session.run(None, {input_name: x})[0].reshape(-1)`` with ``x`` the float64 matrix of
+    ``feature_names``. A declared model is still checked against MLflow's own handler at load,
+    so a model that breaks the contract only loses the fast path.
+    """
+
+    serving_fast_path: ClassVar[str]
+    session: object
+    input_name: str
+    feature_names: list[str]
+
+
+def declares_onnx_tabular(python_model) -> bool:
+    """The model declares the contract (by attribute, not by class name: renames are safe)."""
+    return getattr(python_model, "serving_fast_path", None) == ONNX_TABULAR
+
+
 class OnnxTabularRunner:
     name = "onnx"
 
-    def __init__(self, python_model, columns: NumericColumns):
+    def __init__(self, python_model: OnnxTabular, columns: NumericColumns):
         self._run = python_model.session.run
         self._input = python_model.input_name
         features = list(python_model.feature_names)
@@ -98,7 +131,7 @@ class OnnxTabularRunner:
     def reply(self, x: np.ndarray) -> Reply:
         if self._order is not None:
             x = x[:, self._order]
-        # wrappers.onnx.OnnxTabularModel.predict: session.run(...)[0].reshape(-1).
+        # The OnnxTabular contract's predict: session.run(...)[0].reshape(-1).
         return _ndarray_reply(self._run(None, {self._input: x})[0].reshape(-1))
 
 
@@ -120,7 +153,8 @@ class PyfuncFrameRunner:
 
 
 def numeric_runners(pyfunc, columns: NumericColumns, takes_params: bool) -> list:
-    """Candidate runners for ``pyfunc``, fastest first (verify_runner picks the first exact)."""
+    """Candidate runners for ``pyfunc``, fastest first (the load-time check takes the first
+    whose answers are MLflow's)."""
     candidates: list = []
     impl = pyfunc._model_impl
     flavors = pyfunc.metadata.flavors
@@ -133,8 +167,7 @@ def numeric_runners(pyfunc, columns: NumericColumns, takes_params: bool) -> list
                 candidates.append(SklearnLinearRunner(estimator))
             candidates.append(SklearnRunner(estimator, method))
     python_model = getattr(impl, "python_model", None)
-    if type(python_model).__name__ == "OnnxTabularModel" and \
-            hasattr(python_model, "session") and \
+    if declares_onnx_tabular(python_model) and \
             set(getattr(python_model, "feature_names", ())) == columns.name_set:
         candidates.append(OnnxTabularRunner(python_model, columns))
     candidates.append(PyfuncFrameRunner(pyfunc, columns, takes_params))

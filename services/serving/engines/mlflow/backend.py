@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from services.serving.errors import BackendStartFailed
@@ -34,21 +35,19 @@ def free_loopback_port() -> int:
 
 
 class MlflowServeBackend:
-    def __init__(self, version: str, model_path: Path, workers: int, request_timeout: float):
+    """One `mlflow models serve` process (group) for one version, on a loopback port."""
+
+    def __init__(self, version: str, model_path: Path, workers: int, env: Mapping[str, str]):
         self.version, self.model_path = version, model_path
         self.port = free_loopback_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.workers, self.request_timeout = workers, request_timeout
+        self.workers, self.env = workers, env
         self.proc: subprocess.Popen | None = None
         self.tail: collections.deque[str] = collections.deque(maxlen=40)
 
     def start(self) -> None:
-        bindir = os.path.dirname(sys.executable)
-        env = {**os.environ,
-               # mlflow execs `uvicorn` from PATH: the one next to this interpreter.
-               "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
-               "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT": str(int(self.request_timeout))}
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # not ours to write into
+        """Start the process; :meth:`wait_ready` tells when it answers."""
+        env = self.env
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(self.model_path),
              "--env-manager", "local", "--host", "127.0.0.1", "--port", str(self.port),

@@ -11,15 +11,20 @@ import json
 import time
 
 from services.serving import metrics
-from services.serving.asgi import PROMETHEUS, Reply, read_body, send_reply
-from services.serving.protocol import unavailable
+from services.serving.asgi import PROMETHEUS, Reply, read_body, send_reply, unavailable
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and those the client library sets itself.
 _NOT_FORWARDED = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"te",
                             b"upgrade", b"proxy-connection", b"host", b"content-length"})
 
 
+# MLflow's scoring routes (and ours): counted by path; anything else as "other".
+_ROUTES = frozenset({"/invocations", "/ping", "/health", "/version", "/metrics"})
+
+
 class Backend:
+    """Where the proxy forwards to, and how many requests it has there right now."""
+
     __slots__ = ("version", "url", "inflight")
 
     def __init__(self, version: str, url: str):
@@ -27,6 +32,8 @@ class Backend:
 
 
 class ProxyState:
+    """What the proxy serves; the worker's control thread swaps ``backend``."""
+
     def __init__(self, model_name: str, alias: str, request_timeout: float = 60.0):
         self.backend: Backend | None = None
         self.request_timeout = request_timeout
@@ -34,11 +41,13 @@ class ProxyState:
         self.session = None  # aiohttp.ClientSession, created on the event loop
 
     def switch(self, version: str, url: str) -> Backend | None:
+        """Forward to ``url`` from the next request on; returns the backend it replaces."""
         previous, self.backend = self.backend, Backend(version, url)
         return previous
 
 
 def build_app(state: ProxyState):
+    """The proxy's ASGI app: every route forwarded, except GET /metrics (the container's)."""
     import aiohttp
 
     def session() -> aiohttp.ClientSession:
@@ -89,6 +98,7 @@ def build_app(state: ProxyState):
             if path == "/invocations" and reply.status == 200:
                 metrics.count_prediction("proxy")
         await send_reply(send, reply)
-        metrics.observe_request(path, reply.status, started)
+        metrics.observe_request(path if path in _ROUTES else "other", reply.status,
+                                started if path == "/invocations" else None)
 
     return app
