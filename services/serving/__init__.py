@@ -1,16 +1,28 @@
 """Serving containers: serve ``models:/NAME@ALIAS`` over MLflow's scoring protocol and follow the
 alias when it moves, without failing a request.
 
-Where things are:
+Where things are — the main process:
 
-- ``__main__`` / ``supervisor``: the main process — binds the port, runs the worker processes,
-  polls the registry (``alias``), switches versions (two-phase, ``control``), restarts workers,
-  stops gracefully on SIGTERM.
-- ``worker``: one worker process — uvicorn on the shared socket plus a control thread.
-- ``engines/fast``: the model in the worker; MLflow's protocol (``protocol``) with exact numeric
-  fast paths (``parsing``, ``runners``), micro-batching (``batching``), checked at load
-  (``model``).
-- ``engines/mlflow``: ``mlflow models serve`` children (``backend``) behind a switchable
-  proxy (``proxy``).
-- ``settings``: every ``SERVING_*`` variable; ``metrics``: GET /metrics; ``errors``.
+- ``__main__``: entry point; ``settings``: every ``SERVING_*`` variable (the only module here
+  that reads the environment); ``errors``: typed errors naming the fix.
+- ``supervisor``: ties the three below together, stops on SIGTERM.
+- ``pool``: binds the port, spawns the worker processes on it, restarts dead ones, broadcasts
+  commands (``messages``: the typed commands and replies).
+- ``follower``: polls the registry (``alias``: lookups, throttled waiting log), downloads a new
+  version, switches in two phases (Load everywhere, then Activate everywhere), retries failures.
+
+A worker process (``worker``): uvicorn on the shared socket plus a control thread that runs the
+supervisor's commands through its engine's control; ``asgi`` and ``metrics`` are shared by the
+engines' apps.
+
+Engines (``engines/``, chosen by SERVING_ENGINE, registered by name in ``engines.ENGINES``)
+implement ``engines.base.Engine``: ``fast`` (the model in each worker, exact fast paths,
+micro-batching; its protocols one module each under ``engines/fast/protocols``) and ``mlflow``
+(``mlflow models serve`` children behind a switchable proxy).
+
+What belongs here: serving any MLflow model a registry holds. What must not: knowledge of how
+our own models are built — a model gets a fast path by declaring a contract (e.g.
+``engines.fast.runners.OnnxTabular``), never by being imported from ``wrappers`` (only
+``wrappers.settings`` is, for the shared settings base); engine-specific code outside
+``engines/`` (no branching on the engine's name elsewhere).
 """
