@@ -21,16 +21,9 @@ import tempfile
 from wrappers import cli
 from wrappers.errors import WrappersError
 
+# Named for --help and errors only; read by wrappers.universal.settings.UniversalSettings
+# (imported when the command runs, so that --help does not load mlflow).
 STORAGE_ENV = "UNIVERSAL_MODEL_STORAGE"
-
-
-def default_storage() -> str | None:
-    """$UNIVERSAL_MODEL_STORAGE, else the compose stack's Azure container (…/universal)."""
-    if explicit := os.environ.get(STORAGE_ENV):
-        return explicit
-    if container := os.environ.get("AZURE_STORAGE_CONTAINER"):
-        return f"azure://{container}/universal"
-    return None
 
 
 def main(args):
@@ -39,7 +32,7 @@ def main(args):
     from wrappers import hf, universal
     from wrappers.transfer import TransferSettings
 
-    storage = args.storage or default_storage()
+    storage = args.storage or universal.UniversalSettings.load().default_storage
     if not storage:
         raise WrappersError(f"no --storage given and {STORAGE_ENV} is not set: pass e.g. "
                             "--storage azure://CONTAINER/universal or s3://BUCKET/universal")

@@ -5,6 +5,11 @@ class WrappersError(Exception):
     """Base class: every error this package raises on purpose."""
 
 
+def set_alias_command(model: str, alias: str) -> str:
+    """The command that points ``alias`` of ``model`` at a version, as error messages cite it."""
+    return f"`python scripts/registry.py set-alias {model} VERSION {alias}`"
+
+
 class TrackingServerUnreachable(WrappersError):
     def __init__(self, uri: str, cause: str):
         self.uri = uri
@@ -22,7 +27,7 @@ class AliasNotFound(WrappersError):
         have = ", ".join(f"{a}→v{v}" for a, v in sorted(existing.items())) or "none"
         super().__init__(
             f"alias '{alias}' not set on model '{model}' (aliases set: {have}) — "
-            f"set it with `python scripts/registry.py set-alias {model} VERSION {alias}`"
+            f"set it with {set_alias_command(model, alias)}"
         )
 
 
@@ -39,8 +44,7 @@ class NoRollbackTarget(WrappersError):
     def __init__(self, model: str, alias: str):
         super().__init__(
             f"no earlier version recorded for alias '{alias}' on model '{model}', so there is "
-            f"nothing to roll back to — move it explicitly with "
-            f"`python scripts/registry.py set-alias {model} VERSION {alias}`"
+            f"nothing to roll back to — move it explicitly with {set_alias_command(model, alias)}"
         )
 
 

@@ -14,13 +14,14 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from wrappers.base import LoggedModel, dir_sha256, pinned, provenance_tags, require
-from wrappers.registry import finish_logging
+from wrappers.base import LoggedModel, dir_sha256, log_pyfunc, log_run, provenance_tags, require
 
 KIND = "hf"
 ARTIFACT_KEY = "hf_model"
 TEXT_COLUMN = "text"
 DEFAULT_BATCH_SIZE = 32
+# What HFTextClassifier needs besides mlflow and pandas, pinned into every model that runs it.
+RUNTIME_REQUIREMENTS = ("torch", "transformers", "tokenizers", "safetensors")
 
 
 def texts_from_input(model_input) -> list[str]:
@@ -179,25 +180,25 @@ def log_model(
     """Log a text classifier (hub id or local dir) with its weights as artifacts."""
     with tempfile.TemporaryDirectory() as tmp:
         local = materialize(model_name_or_path, Path(tmp) / "hf_model")
-        if experiment:
-            mlflow.set_experiment(experiment)
-        tags = provenance_tags(KIND, dir_sha256(local))
-        with mlflow.start_run(run_name=f"hf-{Path(str(model_name_or_path)).name}") as run:
-            mlflow.log_params({"model_name_or_path": str(model_name_or_path),
-                               "batch_size": batch_size})
-            mlflow.set_tags(tags)
+
+        def log_weights_and_config():
             # The run's own copy of the config (labels, architecture) — browsable in the UI.
             mlflow.log_artifact(str(Path(local) / "config.json"), artifact_path="hf_config")
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=HFTextClassifier(batch_size=batch_size),
+            return log_pyfunc(
+                HFTextClassifier(batch_size=batch_size),
                 artifacts={ARTIFACT_KEY: str(local)},
                 signature=signature(),
                 input_example=pd.DataFrame({TEXT_COLUMN: TINY_CORPUS[:2]}),
-                pip_requirements=pinned(
-                    "mlflow", "torch", "transformers", "tokenizers", "safetensors", "pandas"
-                ),
-                code_paths=[str(Path(__file__).resolve().parent)],
+                requirements=("mlflow", *RUNTIME_REQUIREMENTS, "pandas"),
             )
-    logged = LoggedModel(KIND, run.info.run_id, info.model_uri, tags=tags)
-    return finish_logging(logged, register_as, alias)
+
+        return log_run(
+            KIND,
+            log_weights_and_config,
+            run_name=f"hf-{Path(str(model_name_or_path)).name}",
+            experiment=experiment,
+            tags=provenance_tags(KIND, dir_sha256(local)),
+            params={"model_name_or_path": str(model_name_or_path), "batch_size": batch_size},
+            register_as=register_as,
+            alias=alias,
+        )

@@ -17,9 +17,17 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from wrappers.base import LoggedModel, dir_sha256, file_sha256, pinned, provenance_tags, require
+from wrappers.base import (
+    LoggedModel,
+    dir_sha256,
+    file_sha256,
+    log_pyfunc,
+    log_run,
+    provenance_tags,
+    require,
+    top_class,
+)
 from wrappers.hf import predictions_frame, texts_from_input
-from wrappers.registry import finish_logging
 
 KIND_TABULAR = "onnx-sklearn"
 KIND_TEXT = "onnx-hf"
@@ -27,25 +35,37 @@ ONNX_ARTIFACT = "onnx_model"
 TOKENIZER_ARTIFACT = "tokenizer"
 LABELS_ARTIFACT = "labels"
 ONNX_OPSET = 17
+# pydantic-settings: inference_session reads ONNX_INTRA_OP_THREADS through it.
+RUNTIME_REQUIREMENTS = ("mlflow", "onnxruntime", "numpy", "pandas", "pydantic-settings")
 
 
-def _session(path: str):
+def inference_session(path: str | os.PathLike):
+    """An onnxruntime CPU session for the model file at ``path``, with
+    ``ONNX_INTRA_OP_THREADS`` threads per operator (:class:`OnnxSettings`)."""
+    from wrappers.model_settings import OnnxSettings
+
     ort = require("onnxruntime", "onnx")
     opts = ort.SessionOptions()
-    # Serving containers run several workers on few cores: one intra-op thread per worker
-    # avoids oversubscription; single-row models gain nothing from more.
-    opts.intra_op_num_threads = int(os.environ.get("ONNX_INTRA_OP_THREADS", "1"))
-    return ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+    opts.intra_op_num_threads = OnnxSettings.load().intra_op_threads
+    return ort.InferenceSession(str(path), sess_options=opts,
+                                providers=["CPUExecutionProvider"])
 
 
 class OnnxTabularModel(mlflow.pyfunc.PythonModel):
     """Numeric DataFrame (columns in signature order) → 1-D float64 predictions."""
 
+    # The serving fast engine (services/serving/engines/fast) keys its ONNX fast path on this
+    # attribute, then runs `session.run(None, {input_name: x_float64})[0].reshape(-1)` itself,
+    # columns in `feature_names` order — what predict does. Renaming `session`, `input_name` or
+    # `feature_names` silently costs served models that fast path; changing what predict
+    # computes makes the fast engine answer differently from MLflow. Change both sides together.
+    serving_fast_path = "onnx-tabular"
+
     def __init__(self, feature_names: list[str]):
         self.feature_names = list(feature_names)
 
     def load_context(self, context):
-        self.session = _session(context.artifacts[ONNX_ARTIFACT])
+        self.session = inference_session(context.artifacts[ONNX_ARTIFACT])
         self.input_name = self.session.get_inputs()[0].name
 
     def predict(self, context, model_input, params=None):
@@ -64,7 +84,7 @@ class OnnxTextClassifier(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context):
         tokenizers = require("tokenizers", "onnx")
-        self.session = _session(context.artifacts[ONNX_ARTIFACT])
+        self.session = inference_session(context.artifacts[ONNX_ARTIFACT])
         self.input_names = [i.name for i in self.session.get_inputs()]
         tok = tokenizers.Tokenizer.from_file(
             os.path.join(context.artifacts[TOKENIZER_ARTIFACT], "tokenizer.json")
@@ -87,12 +107,8 @@ class OnnxTextClassifier(mlflow.pyfunc.PythonModel):
             "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
         }
         logits = self.session.run(["logits"], {k: feeds[k] for k in self.input_names})[0]
-        z = logits - logits.max(axis=1, keepdims=True)
-        probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-        best = probs.argmax(axis=1)
-        return predictions_frame(
-            [self.labels[int(i)] for i in best], probs[np.arange(len(best)), best].tolist()
-        )
+        best, scores = top_class(logits)
+        return predictions_frame([self.labels[int(i)] for i in best], scores.tolist())
 
 
 def sklearn_to_onnx(estimator, n_features: int, path: str | os.PathLike) -> Path:
@@ -148,30 +164,25 @@ def log_sklearn_model(
     metrics: dict[str, float] | None = None,
 ) -> LoggedModel:
     """Convert a fitted sklearn estimator to ONNX and log it as an onnxruntime pyfunc."""
-    tags = provenance_tags(KIND_TABULAR, data_sha256)
     with tempfile.TemporaryDirectory() as tmp:
         path = sklearn_to_onnx(estimator, len(feature_names), Path(tmp) / "model.onnx")
-        if experiment:
-            mlflow.set_experiment(experiment)
-        with mlflow.start_run(run_name=f"onnx-{type(estimator).__name__}") as run:
-            mlflow.set_tags(tags)
-            mlflow.log_params({"producer": "skl2onnx", "opset": ONNX_OPSET})
-            if metrics:
-                mlflow.log_metrics(metrics)
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=OnnxTabularModel(feature_names),
+        return log_run(
+            KIND_TABULAR,
+            lambda: log_pyfunc(
+                OnnxTabularModel(feature_names),
                 artifacts={ONNX_ARTIFACT: str(path)},
                 signature=signature,
                 input_example=input_example,
-                pip_requirements=pinned("mlflow", "onnxruntime", "numpy", "pandas"),
-                code_paths=[str(Path(__file__).resolve().parent)],
-            )
-    logged = LoggedModel(
-        KIND_TABULAR, run.info.run_id, info.model_uri,
-        metrics=metrics or {}, tags=tags,
-    )
-    return finish_logging(logged, register_as, alias)
+                requirements=RUNTIME_REQUIREMENTS,
+            ),
+            run_name=f"onnx-{type(estimator).__name__}",
+            experiment=experiment,
+            tags=provenance_tags(KIND_TABULAR, data_sha256),
+            params={"producer": "skl2onnx", "opset": ONNX_OPSET},
+            metrics=metrics,
+            register_as=register_as,
+            alias=alias,
+        )
 
 
 def log_wine_model(
@@ -221,16 +232,10 @@ def log_hf_model(
         config = json.loads((Path(local) / "config.json").read_text())
         labels_path = Path(tmp) / "labels.json"
         labels_path.write_text(json.dumps(config["id2label"]))
-        tags = provenance_tags(KIND_TEXT, dir_sha256(local))
-        if experiment:
-            mlflow.set_experiment(experiment)
-        with mlflow.start_run(run_name=f"onnx-hf-{Path(str(model_name_or_path)).name}") as run:
-            mlflow.set_tags(tags)
-            mlflow.log_params({"producer": "torch.onnx", "opset": ONNX_OPSET,
-                               "model_name_or_path": str(model_name_or_path)})
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=OnnxTextClassifier(max_length=max_length),
+        return log_run(
+            KIND_TEXT,
+            lambda: log_pyfunc(
+                OnnxTextClassifier(max_length=max_length),
                 artifacts={
                     ONNX_ARTIFACT: str(onnx_path),
                     TOKENIZER_ARTIFACT: str(tok_dir),
@@ -238,8 +243,13 @@ def log_hf_model(
                 },
                 signature=hf.signature(),
                 input_example=pd.DataFrame({hf.TEXT_COLUMN: hf.TINY_CORPUS[:2]}),
-                pip_requirements=pinned("mlflow", "onnxruntime", "tokenizers", "numpy", "pandas"),
-                code_paths=[str(Path(__file__).resolve().parent)],
-            )
-    logged = LoggedModel(KIND_TEXT, run.info.run_id, info.model_uri, tags=tags)
-    return finish_logging(logged, register_as, alias)
+                requirements=(*RUNTIME_REQUIREMENTS, "tokenizers"),
+            ),
+            run_name=f"onnx-hf-{Path(str(model_name_or_path)).name}",
+            experiment=experiment,
+            tags=provenance_tags(KIND_TEXT, dir_sha256(local)),
+            params={"producer": "torch.onnx", "opset": ONNX_OPSET,
+                    "model_name_or_path": str(model_name_or_path)},
+            register_as=register_as,
+            alias=alias,
+        )

@@ -143,18 +143,3 @@ def list_models(client: MlflowClient | None = None) -> list[RegisteredModelSumma
         )
     return out
 
-
-def finish_logging(
-    logged, register_as: str | None, alias: str | None, client: MlflowClient | None = None
-):
-    """Shared tail of every ``log_model``: register with provenance tags, then set the alias."""
-    from dataclasses import replace
-
-    if not register_as:
-        if alias:
-            raise ValueError("--alias needs --register NAME: aliases belong to registered models")
-        return logged
-    version = register(logged.model_uri, register_as, tags=logged.tags, client=client)
-    if alias:
-        set_alias(register_as, alias, version, client)
-    return replace(logged, registered_name=register_as, version=version, alias=alias)

@@ -8,8 +8,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from wrappers.base import LoggedModel, file_sha256, pinned, provenance_tags
-from wrappers.registry import finish_logging
+from wrappers.base import LoggedModel, file_sha256, log_run, pinned, provenance_tags
 
 KIND = "wine"
 TARGET = "quality"
@@ -87,20 +86,20 @@ def log_model(
     import mlflow
 
     fit = train_wine(alpha, l1_ratio, seed)
-    if experiment:
-        mlflow.set_experiment(experiment)
-    tags = provenance_tags(KIND, file_sha256(data_path()))
-    with mlflow.start_run(run_name=f"wine-elasticnet-a{alpha}-l{l1_ratio}") as run:
-        mlflow.log_params(fit.params)
-        mlflow.log_metrics(fit.metrics)
-        mlflow.set_tags(tags)
-        info = mlflow.sklearn.log_model(
+    return log_run(
+        KIND,
+        lambda: mlflow.sklearn.log_model(
             fit.model,
             name="model",
             signature=signature(),
             input_example=fit.x_test.head(2),
             pip_requirements=pinned("scikit-learn", "skops", "numpy", "pandas", "mlflow"),
-        )
-    logged = LoggedModel(KIND, run.info.run_id, info.model_uri,
-                         metrics=fit.metrics, tags=tags)
-    return finish_logging(logged, register_as, alias)
+        ),
+        run_name=f"wine-elasticnet-a{alpha}-l{l1_ratio}",
+        experiment=experiment,
+        tags=provenance_tags(KIND, file_sha256(data_path())),
+        params=fit.params,
+        metrics=fit.metrics,
+        register_as=register_as,
+        alias=alias,
+    )

@@ -120,3 +120,11 @@ def test_wine_metrics_are_logged_on_held_out_split(tracking_uri):
     assert 0.4 < run.data.metrics["rmse"] < 1.0
     assert run.data.params == {"alpha": "0.1", "l1_ratio": "0.2", "seed": "42"}
     assert logged.registered_name is None and logged.version is None
+
+
+def test_alias_without_register_fails_before_a_run_is_logged(tracking_uri):
+    from wrappers import wine
+
+    with pytest.raises(ValueError, match="--alias needs --register NAME"):
+        wine.log_model(alias="production")
+    assert mlflow.search_runs(search_all_experiments=True).empty

@@ -59,3 +59,10 @@ def test_list_models_shows_aliases_and_latest(three_versions):
     assert summary.name == "wine"
     assert summary.aliases == {"production": "3"}
     assert summary.latest_version == "3"
+
+
+def test_nothing_to_roll_back_cites_the_set_alias_command(three_versions):
+    registry.set_alias(three_versions, "production", 1)
+    with pytest.raises(NoRollbackTarget) as err:
+        registry.rollback(three_versions)
+    assert "`python scripts/registry.py set-alias wine VERSION production`" in str(err.value)

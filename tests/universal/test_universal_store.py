@@ -21,6 +21,7 @@ from tests.support.servers import REPO
 from wrappers import hf, universal
 from wrappers.base import file_sha256
 from wrappers.transfer import ContainerNotFound
+from wrappers.universal.providers.base import artifacts_context
 
 pytestmark = pytest.mark.azurite
 
@@ -78,7 +79,7 @@ def _assert_same_predictions(got: list[dict], expected: pd.DataFrame):
 def test_hf_model_in_azurite_is_served_by_alias_and_reloaded_from_cache(
         tracking_uri, tiny_hf_dir, container, fault_proxy, tmp_path):
     original = hf.HFTextClassifier()
-    original.load_context(universal._artifacts_context(**{hf.ARTIFACT_KEY: str(tiny_hf_dir)}))
+    original.load_context(artifacts_context(**{hf.ARTIFACT_KEY: str(tiny_hf_dir)}))
     expected = original.predict(None, TEXTS)
 
     logged = universal.UniversalModelWrapper.save(
@@ -175,7 +176,7 @@ def _onnx_text_case(tmp_path, tiny_hf_dir):
     id2label = json.loads((tiny_hf_dir / "config.json").read_text())["id2label"]
     (out / "labels.json").write_text(json.dumps(id2label))
     original = hf.HFTextClassifier()
-    original.load_context(universal._artifacts_context(**{hf.ARTIFACT_KEY: str(tiny_hf_dir)}))
+    original.load_context(artifacts_context(**{hf.ARTIFACT_KEY: str(tiny_hf_dir)}))
     return dict(model_name=str(out), provider="onnx", task="text-classification",
                 input_example=None, expected=original.predict(None, TEXTS), texts=TEXTS)
 
