@@ -58,13 +58,9 @@ def _save_history(client: MlflowClient, name: str, alias: str, history: list[str
     )
 
 
-def register(
-    model_uri: str,
-    name: str,
-    tags: dict[str, str] | None = None,
-    client: MlflowClient | None = None,
-) -> str:
-    """Create a new version of ``name`` from ``model_uri``; returns the version number."""
+def register(model_uri: str, name: str, tags: dict[str, str] | None = None) -> str:
+    """Create a new version of ``name`` from ``model_uri`` (the registry of the active
+    tracking URI), tagged with ``tags``; returns the version number."""
     import mlflow
 
     mv = mlflow.register_model(model_uri, name, tags=tags or None)

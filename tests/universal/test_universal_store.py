@@ -11,22 +11,25 @@ import time
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pandas as pd
 import pytest
 import requests
 
 from tests.support.net import free_port
 from tests.support.servers import REPO
-from wrappers import hf, universal
+from tests.universal.provider_cases import (
+    CASES,
+    TEXTS,
+    assert_frames_close,
+    build_case,
+    hf_predictions,
+    sklearn_case,
+)
+from wrappers import universal
 from wrappers.base import file_sha256
 from wrappers.transfer import ContainerNotFound
-from wrappers.universal.providers.base import artifacts_context
 
 pytestmark = pytest.mark.azurite
-
-TEXTS = ["the wine was excellent and fruity", "terrible sour taste", "a wonderful finish",
-         "flat and watery"]
 
 LOAD_AND_PREDICT = """
 import json, sys
@@ -78,9 +81,7 @@ def _assert_same_predictions(got: list[dict], expected: pd.DataFrame):
 @pytest.mark.slow
 def test_hf_model_in_azurite_is_served_by_alias_and_reloaded_from_cache(
         tracking_uri, tiny_hf_dir, container, fault_proxy, tmp_path):
-    original = hf.HFTextClassifier()
-    original.load_context(artifacts_context(**{hf.ARTIFACT_KEY: str(tiny_hf_dir)}))
-    expected = original.predict(None, TEXTS)
+    expected = hf_predictions(tiny_hf_dir, TEXTS)
 
     logged = universal.UniversalModelWrapper.save(
         str(tiny_hf_dir), "huggingface", "text-classification",
@@ -127,96 +128,30 @@ def test_hf_model_in_azurite_is_served_by_alias_and_reloaded_from_cache(
     assert fault_proxy.requests(outcome=None) == []
 
 
-def _wine_fit():
-    from wrappers import wine
-
-    return wine.train_wine()
-
-
-def _sklearn_case(tmp_path):
-    fit = _wine_fit()
-    x = fit.x_test.head(5)
-    return dict(model_name="wine-elasticnet", provider="sklearn", task="tabular-regression",
-                model=fit.model, input_example=x,
-                expected=pd.DataFrame({"prediction": fit.model.predict(x)}))
-
-
-def _onnx_tabular_case(tmp_path):
-    from wrappers.onnx import sklearn_to_onnx
-
-    fit = _wine_fit()
-    x = fit.x_test.head(5)
-    path = sklearn_to_onnx(fit.model, x.shape[1], tmp_path / "wine.onnx")
-    return dict(model_name=str(path), provider="onnx", task="tabular-regression",
-                input_example=x, expected=pd.DataFrame({"prediction": fit.model.predict(x)}))
-
-
-def _pytorch_case(tmp_path):
-    torch = pytest.importorskip("torch")
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
-    x = pd.DataFrame(np.random.default_rng(0).normal(size=(6, 4)), columns=list("abcd"))
-    with torch.no_grad():
-        probs = torch.softmax(net(torch.tensor(x.to_numpy(), dtype=torch.float32)), dim=1)
-    best = probs.argmax(dim=1)
-    expected = pd.DataFrame({"prediction": best.numpy(),
-                             "score": probs[torch.arange(len(best)), best].numpy()})
-    return dict(model_name="tiny-mlp", provider="pytorch", task="tabular-classification",
-                model=net, input_example=x, expected=expected)
-
-
-def _onnx_text_case(tmp_path, tiny_hf_dir):
-    from wrappers.onnx import hf_to_onnx
-
-    out = tmp_path / "tiny-bert-onnx"
-    out.mkdir()
-    hf_to_onnx(tiny_hf_dir, out / "model.onnx")
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        (out / name).write_bytes((tiny_hf_dir / name).read_bytes())
-    id2label = json.loads((tiny_hf_dir / "config.json").read_text())["id2label"]
-    (out / "labels.json").write_text(json.dumps(id2label))
-    original = hf.HFTextClassifier()
-    original.load_context(artifacts_context(**{hf.ARTIFACT_KEY: str(tiny_hf_dir)}))
-    return dict(model_name=str(out), provider="onnx", task="text-classification",
-                input_example=None, expected=original.predict(None, TEXTS), texts=TEXTS)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["sklearn", "onnx-tabular", "pytorch", "onnx-text"])
-def test_every_provider_round_trips_through_azurite(case, tracking_uri, tiny_hf_dir, container,
-                                                   azure_env, tmp_path, monkeypatch):
-    builders = {"sklearn": _sklearn_case, "onnx-tabular": _onnx_tabular_case,
-                "pytorch": _pytorch_case,
-                "onnx-text": lambda p: _onnx_text_case(p, tiny_hf_dir)}
-    spec = builders[case](tmp_path)
-    expected = spec.pop("expected")
-    model_input = spec.pop("texts", None)
-    model_input = spec["input_example"] if model_input is None else model_input
-
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_provider_round_trips_through_azurite(name, tracking_uri, container, azure_env,
+                                                   tmp_path, monkeypatch, request):
+    case = build_case(name, tmp_path, request)
     universal.UniversalModelWrapper.save(
-        spec.pop("model_name"), spec.pop("provider"), spec.pop("task"),
-        storage=f"azure://{container}/models", register_as=f"u-{case}", alias="staging", **spec)
+        case.model_name, case.provider, case.task, storage=f"azure://{container}/models",
+        register_as=f"u-{name}", alias="staging", **case.save_kwargs())
     # A cache the saving step did not seed: the load must download every file.
     monkeypatch.setenv(universal.CACHE_ENV, str(tmp_path / "fresh-cache"))
-    model = mlflow.pyfunc.load_model(f"models:/u-{case}@staging")
-    got = model.predict(model_input)
+    model = mlflow.pyfunc.load_model(f"models:/u-{name}@staging")
+    got = model.predict(case.model_input)
 
     assert model.unwrap_python_model().cache_stats.downloads > 0
-    assert list(got.columns) == list(expected.columns)
-    for column in expected.columns:
-        if expected[column].dtype.kind in "fc":
-            np.testing.assert_allclose(got[column], expected[column], rtol=1e-5, atol=1e-6)
-        else:
-            assert got[column].tolist() == expected[column].tolist()
+    assert_frames_close(got, case.expected)
 
 
 @pytest.mark.slow
 def test_corrupt_cached_file_is_downloaded_again(tracking_uri, container, azure_env, tmp_path,
                                                  monkeypatch):
-    spec = _sklearn_case(tmp_path)
+    case = sklearn_case(tmp_path)
     universal.UniversalModelWrapper.save(
         "wine-elasticnet", "sklearn", "tabular-regression", storage=f"azure://{container}/m",
-        model=spec["model"], input_example=spec["input_example"], register_as="wine-u")
+        model=case.model, input_example=case.input_example, register_as="wine-u")
     cache_dir = tmp_path / "cache"
     monkeypatch.setenv(universal.CACHE_ENV, str(cache_dir))
     first = mlflow.pyfunc.load_model("models:/wine-u/1")
@@ -230,16 +165,16 @@ def test_corrupt_cached_file_is_downloaded_again(tracking_uri, container, azure_
     again = mlflow.pyfunc.load_model("models:/wine-u/1")
     stats = again.unwrap_python_model().cache_stats
     assert (stats.repaired, stats.downloads) == (1, 1)
-    pd.testing.assert_frame_equal(again.predict(spec["input_example"]), spec["expected"])
+    pd.testing.assert_frame_equal(again.predict(case.input_example), case.expected)
 
 
 def test_missing_container_fails_before_anything_is_logged(tracking_uri, azure_env, tmp_path):
-    spec = _sklearn_case(tmp_path)
+    case = sklearn_case(tmp_path)
     with pytest.raises(ContainerNotFound, match="'no-such-container' does not exist"):
         universal.UniversalModelWrapper.save(
             "wine-elasticnet", "sklearn", "tabular-regression",
-            storage="azure://no-such-container/m", model=spec["model"],
-            input_example=spec["input_example"], register_as="never")
+            storage="azure://no-such-container/m", model=case.model,
+            input_example=case.input_example, register_as="never")
     assert mlflow.search_runs(search_all_experiments=True).empty
     assert mlflow.MlflowClient().search_registered_models() == []
 

@@ -36,9 +36,9 @@ Adding a provider is adding a module: write ``providers/<name>.py`` with a
 ``tasks``, ``weights_file``, ``requirements``, ``serialize`` and ``runner``) and end it with
 ``PROVIDER = YourProvider()``; it is discovered by its file. Import its framework inside
 ``serialize``/``runner`` (``wrappers.base.require``), never at module level: every provider
-module is imported whenever ``wrappers.universal`` is. Then add a case to
-``tests/universal/test_universal_store.py::test_every_provider_round_trips_through_azurite``
-and ``tests/unit/test_universal_providers.py``.
+module is imported whenever ``wrappers.universal`` is. Then add its case (a model, an input,
+what the framework answers) to ``tests/universal/provider_cases.py``: the unit tier runs it
+through export and runner, the universal tier through Azurite and the registry.
 """
 
 from wrappers.transfer.cache import CacheStats, ModelFileCache, default_cache_dir
