@@ -1,8 +1,9 @@
 """An HTTP proxy on 127.0.0.1 that counts requests and injects seeded faults.
 
-Sits between a storage client and Azurite. For each request it either forwards it, answers
-503/429 itself, drops the connection before or after the upstream saw the request, or cuts a
-response body short. The decision is a function of (seed, method, path+query, Range, how
+Sits between a storage client and Azurite, s3rver or moto (requests go upstream unchanged,
+Host header included, so S3 signatures stay valid). For each request it either forwards it,
+answers 503/429 itself, drops the connection before or after the upstream saw the request, or
+cuts a response body short. The decision is a function of (seed, method, path+query, Range, how
 many times that exact request was seen), so a run's faults do not depend on thread timing.
 """
 
@@ -14,6 +15,7 @@ import random
 import socket
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +64,7 @@ class FaultInjectingProxy:
         self.on_forwarded: Callable[[RecordedRequest], None] | None = None
         self._lock = threading.Lock()
         self._seen: Counter[str] = Counter()
+        self._active = 0  # requests being handled right now
         self.log: list[RecordedRequest] = []
         self._server = QuietThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -98,6 +101,17 @@ class FaultInjectingProxy:
                 if (method is None or r.method == method)
                 and (comp is None or r.comp == comp)
                 and (outcome is None or r.outcome == outcome)]
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Return once no request is being handled: after a client is killed, the requests
+        it had already sent finish (and are logged) before a test resets the log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._active == 0:
+                    return
+            time.sleep(0.02)
+        raise TimeoutError(f"proxy still handling {self._active} requests after {timeout} s")
 
     def outcomes(self) -> Counter[str]:
         with self._lock:
@@ -162,13 +176,27 @@ class FaultInjectingProxy:
                 raise AssertionError("unreachable")
 
             def _handle(self):
+                with proxy._lock:
+                    proxy._active += 1
+                try:
+                    self._answer()
+                finally:
+                    with proxy._lock:
+                        proxy._active -= 1
+
+            def _answer(self):
                 method = self.command
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:
+                    return self._drop()  # the client died mid-body: nothing to forward
                 outcome = proxy._decide(method, self.path, self.headers.get("x-ms-range")
                                         or self.headers.get("Range"))
+                # Each request is recorded before its answer is written: a client that has its
+                # answer must find it in the log (a test reads the log right after a call).
                 if outcome.startswith("error-"):
                     status = int(outcome.split("-")[1])
+                    proxy._record(method, self.path, outcome, status)
                     self.send_response(status)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(BUSY_BODY)))
@@ -176,7 +204,6 @@ class FaultInjectingProxy:
                     self.end_headers()
                     if method != "HEAD":
                         self.wfile.write(BUSY_BODY)
-                    proxy._record(method, self.path, outcome, status)
                     return
                 if outcome == "drop_before":
                     proxy._record(method, self.path, outcome, None)
@@ -187,6 +214,7 @@ class FaultInjectingProxy:
                     return self._drop()
                 if outcome == "truncate" and len(data) < 2:
                     outcome = "forwarded"  # nothing to cut short: deliver it
+                proxy._record(method, self.path, outcome, resp.status)
                 self.send_response_only(resp.status, resp.reason)
                 for k, v in resp.getheaders():
                     if k.lower() not in HOP_BY_HOP:
@@ -199,11 +227,9 @@ class FaultInjectingProxy:
                 if outcome == "truncate":
                     self.wfile.write(data[: len(data) // 2])
                     self.wfile.flush()
-                    proxy._record(method, self.path, outcome, resp.status)
                     return self._drop()
                 if method != "HEAD":
                     self.wfile.write(data)
-                proxy._record(method, self.path, outcome, resp.status)
 
             do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = do_OPTIONS = _handle
 

@@ -57,6 +57,7 @@ def upload_killed_midway(proxy: FaultInjectingProxy, uri: str, src: Path, block_
             env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = child["proc"].communicate(timeout=120)
+        proxy.wait_idle()
     finally:
         proxy.on_forwarded = None
     assert child["proc"].returncode == -signal.SIGKILL, (out, err)

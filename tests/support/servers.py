@@ -6,7 +6,6 @@ Used by the store and universal test tiers and by the transfer benchmark.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -14,7 +13,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import Field
+
 from tests.support.net import free_port
+from wrappers.settings import EnvSettings
 
 REPO = Path(__file__).resolve().parents[2]
 NPM_CACHE = REPO / ".cache"
@@ -124,5 +126,23 @@ def s3rver_env(endpoint: str) -> dict[str, str]:
             "AWS_SECRET_ACCESS_KEY": S3RVER_KEY, "AWS_DEFAULT_REGION": "us-east-1"}
 
 
+class LocalServerSettings(EnvSettings):
+    """The variables the test servers read (the tests' own; the code under test has its own
+    settings modules)."""
+
+    azurite_blob_endpoint: str | None = Field(
+        default=None, validation_alias="AZURITE_BLOB_ENDPOINT",
+        examples=["http://127.0.0.1:10000/devstoreaccount1"])
+    """A running Azurite to use instead of starting one from npm (e.g. the compose stack's)."""
+
+    ci: str = Field(default="", validation_alias="CI")
+    """Set by CI systems; there a missing npm server fails the run instead of skipping."""
+
+    @property
+    def in_ci(self) -> bool:
+        return self.ci.lower() in ("1", "true", "yes")
+
+
 def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    """Whether this runs in CI (CI=1/true/yes), read now."""
+    return LocalServerSettings.load().in_ci

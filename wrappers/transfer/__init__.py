@@ -43,7 +43,7 @@ resets), bounded attempts      default policy skips 429)
 parallel download              SDK: download_blob(max_concurrency) SDK: s3transfer download_file
 per-block wire integrity       SDK: validate_content (MD5)         ours: Content-MD5 per part
 (opt-in: TRANSFER_VERIFY_BLOCKS=1)
-parallel upload                ours: stage_block worker pool       ours: upload_part worker pool
+parallel upload                ours: blocks.py pool, stage_block   ours: blocks.py pool, upload_part
 resume                         ours: deterministic block ids vs.   ours: ListMultipartUploads +
                                the uncommitted block list          ListParts, parts matched by MD5
 all-or-nothing commit          service: Put Block List             service: CompleteMultipartUpload

@@ -5,10 +5,10 @@ SDKs' own one-call uploads (azure ``upload_blob``, boto3 ``upload_file``) as a b
 
 Prints numbers; asserts nothing but byte-identical downloads. Starts Azurite / s3rver from npm
 (installed under .cache/) unless --azurite-endpoint / --s3-endpoint point at running ones
-(then the AZURE_STORAGE_CONNECTION_STRING-style account is Azurite's well-known dev account, and
-AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are read from the environment).
+(then the account is Azurite's well-known dev account, and the S3 keys come from
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY as for every transfer).
 
-Example: python scripts/bench_transfer.py --size-mib 1024 --concurrency 4
+Example: python benchmarks/transfer.py --size-mib 1024 --concurrency 4
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))  # tests.support.servers: the npm Azurite/s3rver l
 
 from tests.support.servers import (  # noqa: E402
     AZURITE_ACCOUNT,
+    LocalServerSettings,
     azurite_connection_string,
     s3rver_env,
     start_azurite,
@@ -146,7 +147,7 @@ def main() -> int:
     p.add_argument("--block-size-mib", type=float, default=4, help="block/part size in MiB")
     p.add_argument("--concurrency", type=int, default=4, help="parallel blocks for 'parallel'")
     p.add_argument("--stores", default="azure,s3", help="comma list: azure, s3")
-    p.add_argument("--azurite-endpoint", default=os.environ.get("AZURITE_BLOB_ENDPOINT"),
+    p.add_argument("--azurite-endpoint", default=LocalServerSettings.load().azurite_blob_endpoint,
                    help="http://HOST:PORT/devstoreaccount1 of a running Azurite "
                         "(default: start one from npm)")
     p.add_argument("--s3-endpoint", default=None,
