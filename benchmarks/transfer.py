@@ -27,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.support.servers: the npm Azurite/s3rver launcher
 
+from tests.support.payloads import MiB, random_file  # noqa: E402
 from tests.support.servers import (  # noqa: E402
     AZURITE_ACCOUNT,
     LocalServerSettings,
@@ -37,8 +38,6 @@ from tests.support.servers import (  # noqa: E402
 )
 from wrappers.base import file_sha256  # noqa: E402
 from wrappers.transfer import TransferSettings, open_store  # noqa: E402
-
-MiB = 1 << 20
 
 
 @dataclass
@@ -57,16 +56,6 @@ class Row:
         down = f"{self.download_s:8.2f}" if self.download_s else "       -"
         return (f"{self.target:<14} {self.mode:<26} {up} {self.rate(self.upload_s)} "
                 f"{down} {self.rate(self.download_s)}")
-
-
-def make_file(path: Path, size: int) -> Path:
-    with open(path, "wb") as fh:
-        left = size
-        while left:
-            n = min(left, 64 * MiB)
-            fh.write(os.urandom(n))
-            left -= n
-    return path
 
 
 def timed(fn) -> float:
@@ -165,7 +154,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-transfer-", dir=args.workdir))
     try:
         print(f"writing {args.size_mib:.0f} MiB of random bytes to {work} ...", flush=True)
-        src = make_file(work / "weights.bin", size)
+        src = random_file(work / "weights.bin", size)
         sha = file_sha256(src)
         print(f"\n{'target':<14} {'mode':<26} {'up s':>8} {'MiB/s':>8} {'down s':>8} "
               f"{'MiB/s':>8}")
