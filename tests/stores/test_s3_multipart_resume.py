@@ -12,8 +12,8 @@ import filecmp
 import pytest
 
 from tests.support.fault_proxy import FaultInjectingProxy
-from tests.support.payloads import MiB, random_file, upload_killed_midway
 from tests.support.net import free_port
+from tests.support.payloads import MiB, random_file, upload_killed_midway
 from wrappers.transfer import TransferSettings, open_store
 
 pytestmark = pytest.mark.azurite

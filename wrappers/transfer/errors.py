@@ -29,6 +29,8 @@ def describe_cause(cause: BaseException | str) -> str:
 
 
 class UnsupportedStoreURI(TransferError):
+    """The URI is none of the forms a store can be opened with; the message lists them."""
+
     def __init__(self, uri: str):
         self.uri = uri
         super().__init__(
@@ -39,6 +41,8 @@ class UnsupportedStoreURI(TransferError):
 
 
 class MissingCredentials(TransferError):
+    """No usable credentials for the URI (or ones for another account); nothing was sent."""
+
     def __init__(self, uri: str, hint: str):
         self.uri = uri
         super().__init__(f"no credentials for {uri}: {hint}")
@@ -88,6 +92,8 @@ class IntegrityError(TransferError):
 
 
 class BlobNotFound(TransferError):
+    """The object is not in the store (its container or bucket is)."""
+
     def __init__(self, uri: str, hint: str = "check the manifest's store URI and the credentials' "
                  "account/endpoint"):
         self.uri = uri
