@@ -9,6 +9,13 @@ Same machine, same model, same request, engines alternated per model:
            and threads from the CPU count, exact fast paths, micro-batching `auto`
   fast+batch  the fast engine with SERVING_BATCHING=on (HF only: torch batches are not
            bit-identical to single rows, so `auto` leaves batching off for it)
+  before   with --baseline-src DIR: the fast engine of another checkout (PYTHONPATH=DIR), e.g.
+           the code before a change, side by side in the same run:
+             git worktree add --detach /tmp/serving-before 3e34714
+             python -m benchmarks.serving --baseline-src /tmp/serving-before
+  bare     the ceiling: a bare uvicorn app (httptools + uvloop, as many workers as the fast
+           engine, same socket sharing) that reads the body and answers a constant — what the
+           server alone costs, with no model, parsing, routing or metrics
 
 Models (logged into a temporary sqlite store, registered with alias `production`): the wine
 ElasticNet (sklearn), the same ElasticNet as ONNX, and the tiny random-init HF text classifier
@@ -21,8 +28,9 @@ reference's: identical bytes, or the script says where they differ.
 Bounded: each load run stops after --duration seconds; servers are killed at the end (or on
 Ctrl-C). Needs `wrk` (apt-get install wrk) and the extras: pip install -e '.[all]'.
 
-  python scripts/bench_serving.py                    # all three models, 10 s per load run
-  python scripts/bench_serving.py --models wine --duration 5 --json bench.json
+  python -m benchmarks.serving                    # all three models, 10 s per load run
+  python -m benchmarks.serving --models wine --duration 5 --json bench.json
+  python -m benchmarks.serving --models wine --engines fast before bare --baseline-src DIR
 """
 
 from __future__ import annotations
@@ -34,7 +42,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +54,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.support.net import free_port  # noqa: E402 — after the path setup above
+
 WINE_BODY = {"dataframe_split": {
     "columns": ["fixed acidity", "volatile acidity", "citric acid", "residual sugar", "chlorides",
                 "free sulfur dioxide", "total sulfur dioxide", "density", "pH", "sulphates",
@@ -55,10 +64,27 @@ WINE_BODY = {"dataframe_split": {
 HF_BODY = {"inputs": ["the plot was thin but the acting was a delight"]}
 
 MODELS = {  # name -> (registered model, request body, engine variants)
-    "wine": ("bench-wine", WINE_BODY, ("mlflow", "fast")),
-    "wine-onnx": ("bench-wine-onnx", WINE_BODY, ("mlflow", "fast")),
-    "hf": ("bench-hf", HF_BODY, ("mlflow", "fast", "fast+batch")),
+    "wine": ("bench-wine", WINE_BODY, ("mlflow", "before", "fast", "bare")),
+    "wine-onnx": ("bench-wine-onnx", WINE_BODY, ("mlflow", "before", "fast", "bare")),
+    "hf": ("bench-hf", HF_BODY, ("mlflow", "before", "fast", "fast+batch")),
 }
+ENGINES = ("mlflow", "before", "fast", "fast+batch", "bare")
+
+# The bare app's answer: as long as a one-row prediction, so both send the same bytes.
+BARE_ANSWER = b'{"predictions": [5.573264563191282]}'
+
+
+async def bare_app(scope, receive, send):
+    """The ceiling row's app: read the body (as every engine must), answer a constant."""
+    if scope["type"] != "http":
+        return
+    message = await receive()
+    while message.get("more_body"):
+        message = await receive()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(BARE_ANSWER)).encode())]})
+    await send({"type": "http.response.body", "body": BARE_ANSWER})
 
 
 @dataclass
@@ -82,12 +108,6 @@ class Result:
     rss_per_worker_mib: float
     same_answer_as_mlflow: bool | None
     loads: list[Load] = field(default_factory=list)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- models -----------------------------------------------------------------------------------
@@ -125,19 +145,32 @@ def log_models(store: Path, wanted: list[str]) -> str:
 # --- servers ----------------------------------------------------------------------------------
 
 
+def worker_count() -> int:
+    """The fast engine's default SERVING_WORKERS: one per CPU this process may use."""
+    return len(os.sched_getaffinity(0))
+
+
 class Server:
-    def __init__(self, engine: str, registered: str, uri: str, workdir: Path):
+    def __init__(self, engine: str, registered: str, uri: str, workdir: Path,
+                 baseline_src: Path | None = None):
         self.engine, self.port = engine, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("SERVING_") and k != "MLFLOW_REGISTRY_URI"}
         env["MLFLOW_TRACKING_URI"] = uri
         env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-        env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+        src = baseline_src if engine == "before" else REPO
+        env["PYTHONPATH"] = str(src) + os.pathsep + env.get("PYTHONPATH", "")
         if engine == "mlflow":
             cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m",
                    f"models:/{registered}@production", "--env-manager", "local",
                    "--host", "127.0.0.1", "--port", str(self.port)]
+        elif engine == "bare":
+            cmd = [sys.executable, "-m", "uvicorn", "benchmarks.serving:bare_app",
+                   "--host", "127.0.0.1", "--port", str(self.port),
+                   "--workers", str(worker_count()), "--loop", "uvloop", "--http", "httptools",
+                   "--lifespan", "off", "--no-access-log", "--no-server-header",
+                   "--log-level", "warning"]
         else:
             cmd = [sys.executable, "-m", "services.serving"]
             env.update(SERVING_MODEL_NAME=registered, SERVING_HOST="127.0.0.1",
@@ -244,10 +277,12 @@ def table(results: list[Result], conns: list[int]) -> str:
     head = ["model", "engine"]
     for c in conns:
         head += [f"req/s @{c}", f"p50 ms @{c}", f"p99 ms @{c}"]
-    head += ["vs mlflow @8" if 8 in conns else "vs mlflow", "RSS/worker MiB", "procs",
+    head += ["vs mlflow @8" if 8 in conns else "vs mlflow",
+             "vs bare @8" if 8 in conns else "vs bare", "RSS/worker MiB", "procs",
              "start→200 s", "same answer"]
     rows = [head, ["---"] * len(head)]
     base = {r.model: r for r in results if r.engine == "mlflow"}
+    ceiling = {r.model: r for r in results if r.engine == "bare"}
     for r in results:
         row = [r.model, r.engine]
         for load in r.loads:
@@ -256,11 +291,15 @@ def table(results: list[Result], conns: list[int]) -> str:
             row += [f"{load.rps:,.0f}{bad}", f"{load.p50_ms:.2f}", f"{load.p99_ms:.2f}"]
         ref = base.get(r.model)
         ratio = ""
-        if ref and ref.loads and r.loads:
+        if ref and ref.loads and r.loads and r.engine != "bare":
             ratio = f"{r.loads[-1].rps / ref.loads[-1].rps:.1f}x"
+        top = ceiling.get(r.model)
+        of_bare = ""
+        if top and top.loads and r.loads:
+            of_bare = f"{r.loads[-1].rps / top.loads[-1].rps:.0%}"
         same = "—" if r.same_answer_as_mlflow is None else \
             ("yes" if r.same_answer_as_mlflow else "NO")
-        row += [ratio, f"{r.rss_per_worker_mib:.0f}", str(r.processes),
+        row += [ratio, of_bare, f"{r.rss_per_worker_mib:.0f}", str(r.processes),
                 f"{r.start_to_first_200_s:.1f}", same]
         rows.append(row)
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
@@ -273,6 +312,13 @@ def main(argv: list[str] | None = None) -> int:
                     "markdown table.")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS),
                         help="models to benchmark (default: all)")
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES),
+                        help="rows to run, where a model has them (default: all; `before` "
+                             "only with --baseline-src)")
+    parser.add_argument("--baseline-src", type=Path,
+                        help="a checkout whose fast engine is benchmarked as `before` (run "
+                             "with PYTHONPATH=DIR), e.g. a `git worktree add` of an older "
+                             "commit")
     parser.add_argument("--duration", type=float, default=10.0,
                         help="seconds per load run (default 10)")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8],
@@ -285,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         parser.error("wrk is not installed: apt-get install wrk")
+    if args.baseline_src is not None:
+        args.baseline_src = args.baseline_src.resolve()
+        if not (args.baseline_src / "services" / "serving").is_dir():
+            parser.error(f"--baseline-src {args.baseline_src} has no services/serving: give "
+                         "a checkout of this repository (git worktree add DIR COMMIT)")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     cwd = os.getcwd()
@@ -296,13 +347,18 @@ def main(argv: list[str] | None = None) -> int:
             registered, body, engines = MODELS[name]
             reference_answer = None
             for engine in engines:
-                server = Server(engine, registered, uri, workdir)
+                if engine not in args.engines or \
+                        (engine == "before" and args.baseline_src is None):
+                    continue
+                server = Server(engine, registered, uri, workdir, args.baseline_src)
                 try:
                     started = server.wait_first_200(body, args.start_timeout)
                     answer = requests.post(server.url + "/invocations", json=body,
                                            timeout=10).content
                     if engine == "mlflow":
                         reference_answer, same = answer, None
+                    elif engine == "bare":
+                        same = None  # a constant, by design
                     else:
                         same = reference_answer is None or answer == reference_answer
                         if not same:

@@ -226,6 +226,49 @@ def test_parser_builds_the_fortran_ordered_matrix_mlflow_hands_sklearn():
     np.testing.assert_array_equal(parse_csv(csv, columns), rows)
 
 
+def test_a_remembered_request_head_parses_every_body_as_a_full_parse_would():
+    """After the first ``dataframe_split`` body, only the rows after its head are parsed; the
+    matrix is the full parse's, and whatever does not fit that head still gets MLflow's path."""
+    columns = NumericColumns(tuple(COLUMNS))
+    reordered = COLUMNS[::-1]
+    x = parse_json(split_body(wine_rows(2)), columns)
+    assert len(columns.split_heads) == 1 and x is not None
+    parse_json(split_body(wine_rows(2)[:, ::-1], reordered), columns)
+    assert len(columns.split_heads) == 2
+    bodies = [split_body(wine_rows(n, seed=n)) for n in (1, 3, 64)] + [
+        split_body(wine_rows(5)[:, ::-1], reordered),
+        split_body([ROW[:-1] + [1e400]]),  # overflows to inf: MLflow's path
+        split_body([ROW[:-1] + [True]]),
+        split_body([ROW, ROW[:-1]]),
+        split_body([[int(v) for v in ROW]]),
+        split_body([]),
+        split_body([ROW])[:-2] + b', "index": [0]}}',
+        split_body([ROW])[:-2] + b'}, "params": {}}',
+        split_body([ROW])[:-1] + b" }",
+    ]
+    for body in bodies:
+        got, want = parse_json(body, columns), parse_json(body, NumericColumns(tuple(COLUMNS)))
+        if want is None:
+            assert got is None, body
+        else:
+            assert got is not None and got.flags.f_contiguous, body
+            np.testing.assert_array_equal(got, want)
+    # A head that holds more than the columns is never remembered.
+    with_index = json.dumps({"dataframe_split": {"columns": COLUMNS, "index": [0],
+                                                 "data": [ROW]}}).encode()
+    other = NumericColumns(tuple(COLUMNS))
+    assert parse_json(with_index, other) is not None and not other.split_heads
+
+
+def test_flat_float_replies_are_the_json_encoders_bytes():
+    from services.serving.engines.fast.runners import _ndarray_reply
+
+    for pred in (np.array([5.5]), np.array([1e-7, -0.0, 1e300, 3.0]), np.array([np.nan, 1.0]),
+                 np.array([-np.inf]), np.array([], dtype=float), np.array([1, 2]),
+                 np.array([[1.5, 2.5]]), np.float32([0.1])):
+        assert _ndarray_reply(pred).body == json.dumps({"predictions": pred.tolist()}).encode()
+
+
 @pytest.mark.parametrize("body", [
     split_body([ROW[:-1] + [True]]),
     split_body([ROW[:-1] + [None]]),

@@ -22,17 +22,30 @@ import numpy as np
 # A column name containing one of these only costs that model the fast path.
 _NON_NUMBER_TOKENS = (b"true", b"false", b"null", b"NaN", b"Infinity")
 _SPLIT_KEYS = frozenset({"columns", "data", "index"})
+_SPLIT_END = b"}}"
+MAX_SPLIT_HEADS = 8  # distinct request heads remembered per model (clients send one or two)
+# Below this many bytes and without an exponent, no JSON number overflows a double (that takes
+# 309 digits), so the matrix needs no finiteness check.
+_SHORT_NUMBERS = 300
 
 
 class NumericColumns:
-    """The named all-double input columns of a signature, and how to order them."""
+    """The named all-double input columns of a signature, and how to order them.
 
-    __slots__ = ("names", "name_set", "position")
+    It also remembers ``dataframe_split`` request heads: a client sends the same
+    ``{"dataframe_split": {"columns": [...], "data": `` before every request's rows, and once
+    such a head has been parsed and checked (:func:`_learn_split_head`), only the rows after
+    it are parsed — the same ``json.loads`` on the same bytes, minus the column names.
+    """
+
+    __slots__ = ("names", "name_set", "position", "split_heads")
 
     def __init__(self, names: tuple[str, ...]):
         self.names = names
         self.name_set = frozenset(names)
         self.position = {name: i for i, name in enumerate(names)}
+        # head bytes -> column order of the rows after it (None: the signature's order)
+        self.split_heads: dict[bytes, list[int] | None] = {}
 
     @classmethod
     def from_schema(cls, schema) -> NumericColumns | None:
@@ -49,7 +62,7 @@ class NumericColumns:
         return cls(names) if len(set(names)) == len(names) else None
 
 
-def _matrix(rows) -> np.ndarray | None:
+def _matrix(rows, may_overflow: bool = True) -> np.ndarray | None:
     try:
         arr = np.array(rows)
     except (ValueError, TypeError):  # ragged rows
@@ -58,7 +71,7 @@ def _matrix(rows) -> np.ndarray | None:
         return None  # strings, objects (None, dicts, ints beyond int64), empty
     if arr.dtype.kind == "i":
         arr = arr.astype(np.float64)
-    elif not np.isfinite(arr).all():  # 1e400 parses to inf
+    elif may_overflow and not np.isfinite(arr).all():  # 1e400 parses to inf
         return None
     return arr
 
@@ -98,6 +111,13 @@ def _flat_index(index, n_rows: int) -> bool:
 
 def parse_json(body: bytes, columns: NumericColumns) -> np.ndarray | None:
     """``dataframe_split`` / ``dataframe_records`` / ``instances`` / ``inputs`` → matrix."""
+    if body.endswith(_SPLIT_END):
+        for head, order in columns.split_heads.items():
+            if body.startswith(head):
+                arr = _split_after_head(body[len(head):-2], columns, order)
+                if arr is not _NOT_ROWS:
+                    return arr
+                break  # not rows alone after the head: the full parse decides
     for token in _NON_NUMBER_TOKENS:
         if token in body:
             return None
@@ -114,6 +134,10 @@ def parse_json(body: bytes, columns: NumericColumns) -> np.ndarray | None:
         if split is None:
             return None
         rows, order = split
+        arr = _finish(_matrix(rows), columns, order)
+        if arr is not None and len(columns.split_heads) < MAX_SPLIT_HEADS:
+            _learn_split_head(body, value, columns, order)
+        return arr
     elif key in ("dataframe_records", "instances", "inputs"):
         if key == "inputs" and type(value) is dict:
             return _columnar(value, columns)
@@ -122,12 +146,69 @@ def parse_json(body: bytes, columns: NumericColumns) -> np.ndarray | None:
         return None
     if rows is None:
         return None
-    arr = _matrix(rows)
+    return _finish(_matrix(rows), columns, order)
+
+
+def _finish(arr: np.ndarray | None, columns: NumericColumns, order) -> np.ndarray | None:
+    """The parsed rows in the signature's column order and MLflow's memory layout."""
     if arr is None or arr.shape[1] != len(columns.names):
         return None
     if order is not None:
         arr = arr[:, order]
     return np.asfortranarray(arr)
+
+
+_NOT_ROWS = object()
+
+
+def _split_after_head(data: bytes, columns: NumericColumns, order):
+    """The rows of a request whose head is a remembered one: ``data`` is what follows it, up
+    to the closing ``}}``. When ``data`` is one JSON value, a full parse of the whole body gives
+    the same rows (the head was checked to parse to exactly these columns, whatever value
+    follows it), so the same checks apply to them. ``_NOT_ROWS`` when it is not one value
+    (e.g. ``[[...]], "index": [0]``)."""
+    for token in _NON_NUMBER_TOKENS:
+        if token in data:
+            return None
+    try:
+        # utf-8, as json.loads decodes a whole body that starts with `{"`.
+        rows = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return _NOT_ROWS
+    if type(rows) is not list:
+        return None
+    may_overflow = len(data) >= _SHORT_NUMBERS or b"e" in data or b"E" in data
+    return _finish(_matrix(rows, may_overflow), columns, order)
+
+
+def _learn_split_head(body: bytes, split: dict, columns: NumericColumns, order) -> None:
+    """Remember the bytes before this request's rows, if they parse to nothing but its columns.
+
+    The rows are numbers only (no quote), so the last ``"data"`` in the body is the key; the
+    head runs to the first byte of its value and the body must end right after it with
+    ``}}``. JSON's grammar does not look back: if the head followed by ``0}}`` parses to
+    ``{"dataframe_split": {"columns": <these columns>, "data": 0}}``, then the head followed by
+    any value ``V`` and ``}}`` parses to the same with ``"data": V``.
+    """
+    if list(split) != ["columns", "data"] or not body.endswith(_SPLIT_END):
+        return
+    key = body.rfind(b'"data"')
+    if key < 0:
+        return
+    start = key + len(b'"data"')
+    rest = body[start:].lstrip()
+    if not rest.startswith(b":"):
+        return
+    start = len(body) - len(rest.lstrip(b":").lstrip())
+    if body[start - 1:start] not in (b":", b" ", b"\t", b"\n", b"\r"):
+        return
+    head = body[:start]
+    try:
+        probe = json.loads(head + b"0" + _SPLIT_END)
+    except (ValueError, UnicodeDecodeError):
+        return
+    if probe == {"dataframe_split": {"columns": split["columns"], "data": 0}}:
+        columns.split_heads[head] = order
 
 
 def _columnar(value: dict, columns: NumericColumns) -> np.ndarray | None:

@@ -42,8 +42,20 @@ def _ndarray_reply(pred) -> Reply:
     # Same text as MLflow's json.dump(..., cls=NumpyEncoder) of ndarray.tolist(), via the C
     # encoder. The load-time check compares the two.
     if isinstance(pred, np.ndarray) and pred.dtype.kind in "fiub":
+        if pred.ndim == 1 and pred.dtype.kind == "f":
+            return _floats_reply(pred.tolist())
         return Reply(200, json.dumps({"predictions": pred.tolist()}).encode())
     return predictions_reply(pred)
+
+
+def _floats_reply(values: list[float]) -> Reply:
+    """``json.dumps({"predictions": values})`` for a flat list of floats, without the encoder's
+    set-up: json writes a finite float as ``float.__repr__``, which never contains an "n"
+    (``nan``, ``inf`` do; json spells those NaN/Infinity, so they take json.dumps)."""
+    text = ", ".join(map(float.__repr__, values))
+    if "n" in text:
+        return Reply(200, json.dumps({"predictions": values}).encode())
+    return Reply(200, b'{"predictions": [' + text.encode() + b"]}")
 
 
 class SklearnLinearRunner:
