@@ -235,6 +235,22 @@ print("PRED", float(loaded.predict(np.array([[1.0, 1.0]]))[0]))
     TIMINGS["host client log+register+load"] = time.monotonic() - t
 
 
+def test_images_hold_only_what_their_containers_run(stack):
+    """The serving image runs the installed services/wrappers, the user CLIs (its demo job calls
+    them) and the demo job; benchmarks/, tools/ and tests/ stay out of every image
+    (.dockerignore)."""
+    files = compose("exec", "-T", "serving-wine", "find", "/app", "-name", "__pycache__",
+                    "-prune", "-o", "-type", "f", "-print").stdout.split()
+    assert {f.split("/")[2] for f in files} == {"compose", "scripts"}, files
+    assert [f for f in files if f.startswith("/app/compose/")] == ["/app/compose/demo/run_demo.sh"]
+    assert all(f.endswith(".py") for f in files if f.startswith("/app/scripts/")), files
+    probe = ("import importlib.util as u; "
+             "print([m for m in ('benchmarks', 'tools', 'tests') if u.find_spec(m)])")
+    for service in ("serving-wine", "mlflow"):
+        out = compose("exec", "-T", service, "python", "-c", probe)
+        assert out.stdout.strip() == "[]", (service, out.stdout)
+
+
 def _in_container(name: str, code: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", "exec", name, "python", "-c", code],
                           capture_output=True, text=True, timeout=timeout)
