@@ -1,7 +1,7 @@
 """The store tier's fixtures: a real Azurite and a real s3rver (npm) per session, a fresh
 container or bucket per test, and a fault-injecting proxy in front of either.
 
-``store`` is the contract test's backend, parametrized over both servers: a
+``remote`` is the contract test's store server, parametrized over both: a
 :class:`StoreUnderTest` that points the environment at a fresh container/bucket and checks
 through the SDK what the server really holds. ``azurite``, ``container``, ``azure_env`` and
 ``fault_proxy`` are the Azure-only fixtures other tiers (tests/universal) use.
@@ -268,7 +268,7 @@ def container(azurite):
 
 
 @pytest.fixture(params=["azurite", "s3rver"])
-def store(request, monkeypatch):
+def remote(request, monkeypatch):
     """The store contract's backend: Azurite or s3rver, with a fresh container/bucket and the
     environment pointed at it directly (no proxy)."""
     if request.param == "azurite":
@@ -283,11 +283,11 @@ def store(request, monkeypatch):
 
 
 @pytest.fixture
-def store_fault_proxy(store):
-    """A proxy (no faults until set_faults) in front of ``store``'s server; the environment
+def remote_proxy(remote):
+    """A proxy (no faults until set_faults) in front of ``remote``'s server; the environment
     points at it."""
-    proxy = FaultInjectingProxy(store.upstream_port, seed=20240607).start()
-    store.route_through(proxy)
+    proxy = FaultInjectingProxy(remote.upstream_port, seed=20240607).start()
+    remote.route_through(proxy)
     yield proxy
     proxy.stop()
 
