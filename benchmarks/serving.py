@@ -14,8 +14,8 @@ Same machine, same model, same request, engines alternated per model:
              git worktree add --detach /tmp/serving-before 3e34714
              python -m benchmarks.serving --baseline-src /tmp/serving-before
   bare     the ceiling: a bare uvicorn app (httptools + uvloop, as many workers as the fast
-           engine, same socket sharing) that reads the body and answers a constant — what the
-           server alone costs, with no model, parsing, routing or metrics
+           engine and its uvicorn settings) that reads the body and answers a constant — what
+           the server alone costs, with no model, parsing, routing or metrics
 
 Models (logged into a temporary sqlite store, registered with alias `production`): the wine
 ElasticNet (sklearn), the same ElasticNet as ONNX, and the tiny random-init HF text classifier
@@ -169,7 +169,9 @@ class Server:
             cmd = [sys.executable, "-m", "uvicorn", "benchmarks.serving:bare_app",
                    "--host", "127.0.0.1", "--port", str(self.port),
                    "--workers", str(worker_count()), "--loop", "uvloop", "--http", "httptools",
+                   # The serving workers' uvicorn settings (services/serving/worker.py).
                    "--lifespan", "off", "--no-access-log", "--no-server-header",
+                   "--no-proxy-headers",
                    "--log-level", "warning"]
         else:
             cmd = [sys.executable, "-m", "services.serving"]

@@ -57,10 +57,3 @@ async def send_reply(send, reply: Reply) -> None:
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": reply.body})
 
-
-def header(scope, name: bytes) -> str | None:
-    """A request header's value (the first, latin-1 as HTTP/1.1 has it), None if absent."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return None

@@ -37,6 +37,9 @@ def run(index: int, settings: ServingSettings, sock, conn, metrics_dir: str) -> 
         log_level=settings.log_level.lower() if settings.log_level != "INFO" else "warning",
         timeout_graceful_shutdown=int(settings.graceful_timeout) or None,
         server_header=False,
+        # X-Forwarded-* only rewrite scope["client"] / ["scheme"], which nothing here reads
+        # (no access log); the middleware would cost every request a layer.
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
 

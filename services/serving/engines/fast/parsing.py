@@ -159,6 +159,7 @@ def _finish(arr: np.ndarray | None, columns: NumericColumns, order) -> np.ndarra
 
 
 _NOT_ROWS = object()
+_scan_value = json.JSONDecoder().scan_once  # the C scanner json.loads runs
 
 
 def _split_after_head(data: bytes, columns: NumericColumns, order):
@@ -171,10 +172,17 @@ def _split_after_head(data: bytes, columns: NumericColumns, order):
         if token in data:
             return None
     try:
-        # utf-8, as json.loads decodes a whole body that starts with `{"`.
-        rows = json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+        # utf-8, as json.loads decodes a whole body that starts with `{"`; json.loads' own
+        # scanner, minus its whitespace regexes (a body from json.dumps has none around rows).
+        text = data.decode("utf-8")
+        rows, end = _scan_value(text, 0)
+    except (StopIteration, ValueError, UnicodeDecodeError):
         return _NOT_ROWS
+    if end != len(text):  # whitespace or more after the rows: json.loads decides
+        try:
+            rows = json.loads(text)
+        except ValueError:
+            return _NOT_ROWS
     if type(rows) is not list:
         return None
     may_overflow = len(data) >= _SHORT_NUMBERS or b"e" in data or b"E" in data

@@ -31,7 +31,7 @@ from mlflow.pyfunc.scoring_server import (
 from mlflow.version import VERSION
 
 from services.serving import metrics
-from services.serving.asgi import TEXT, Reply, header, read_body
+from services.serving.asgi import TEXT, Reply, read_body
 from services.serving.engines.fast.parsing import parse_csv, parse_json
 from services.serving.engines.fast.protocols import Route
 
@@ -163,13 +163,21 @@ def routes(state: FastState) -> dict[str, Route]:
         return predictions_reply(raw)
 
     async def invocations(scope, receive) -> Reply:
-        body = await read_body(receive)
+        # asgi.read_body's one-chunk case and the header lookup inlined: the container's hot path.
+        message = await receive()
+        body = message.get("body", b"")
+        if message.get("more_body"):
+            body += await read_body(receive)
         model = state.current
         if model is None:
             return state.waiting
         model.inflight += 1
         try:
-            content_type = header(scope, b"content-type")
+            content_type = None
+            for key, value in scope["headers"]:
+                if key == b"content-type":
+                    content_type = value.decode("latin-1")
+                    break
             runner = model.runner
             if runner is not None:
                 if content_type in FAST_JSON_TYPES:
