@@ -62,20 +62,21 @@ def test_200mib_round_trip_serial_and_parallel_is_byte_identical(remote, tmp_pat
 def test_transfer_completes_through_dropped_connections_503s_and_429s(
         remote, remote_proxy, tmp_path):
     src = random_file(tmp_path / "model.bin", 24 * MiB, seed=2)
-    # Half-MiB blocks and ranges: ~50 uploads on Azure, ~50 ranged GETs on both.
-    settings = TransferSettings(block_size=MiB // 2, max_concurrency=4, max_attempts=8, **QUIET)
+    # Quarter-MiB blocks and ranges: ~100 uploads on Azure, ~100 ranged GETs on both — enough
+    # requests that every kind of fault shows up, whatever names the test's bucket got.
+    settings = TransferSettings(block_size=MiB // 4, max_concurrency=4, max_attempts=8, **QUIET)
     transfer = open_store(remote.uri("faults"), settings)
     remote_proxy.set_faults(drop_rate=0.12, error_rate=0.15)
 
     report = transfer.upload_file(src, "model.bin")
     dest = transfer.download_file("model.bin", tmp_path / "back.bin")
 
-    assert report.blocks_total == remote.blocks_for(24 * MiB, MiB // 2)
+    assert report.blocks_total == remote.blocks_for(24 * MiB, MiB // 4)
     assert filecmp.cmp(src, dest, shallow=False)
     outcomes = remote_proxy.outcomes()
     print(f"\n{remote.name} injected faults: {dict(outcomes)}", end="")
-    # The faults really happened (each kind is ~4-10% of 60-120 requests; the sums make
-    # "none of a kind" very unlikely whatever order the threads ran in).
+    # The faults really happened (each kind is ~4-8% of 100-200 requests; the sums make
+    # "none of a kind" vanishingly unlikely whatever order the threads ran in).
     assert outcomes["error-503"] > 0 and outcomes["error-429"] > 0, dict(outcomes)
     assert outcomes["drop_before"] + outcomes["drop_after"] + outcomes["truncate"] > 0
 
