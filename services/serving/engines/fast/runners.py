@@ -64,8 +64,14 @@ class SklearnLinearRunner:
     def __init__(self, estimator):
         self._coef = estimator.coef_ if estimator.coef_.ndim == 1 else estimator.coef_.T
         self._intercept = estimator.intercept_
+        # One target: a one-row prediction is one float, and a Python float addition is the
+        # same IEEE double addition numpy's would be — without two array round trips.
+        self._one_target = self._coef.ndim == 1 and np.ndim(self._intercept) == 0
+        self._intercept_float = float(self._intercept) if self._one_target else 0.0
 
     def reply(self, x: np.ndarray) -> Reply:
+        if self._one_target and x.shape[0] == 1:
+            return _floats_reply([float((x @ self._coef)[0]) + self._intercept_float])
         return _ndarray_reply(x @ self._coef + self._intercept)
 
 
