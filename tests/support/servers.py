@@ -12,6 +12,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
@@ -113,6 +114,50 @@ def start_s3rver(data_dir: Path, buckets: tuple[str, ...] = (),
     for bucket in buckets:
         argv += ["--configure-bucket", bucket]
     return _start("s3rver", argv, port, data_dir.parent / f"s3rver-{port}.log")
+
+
+@dataclass(frozen=True)
+class Azurite:
+    """A running Azurite, as tests reach it."""
+
+    blob_endpoint: str  # http://127.0.0.1:PORT/devstoreaccount1
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.blob_endpoint).port or 80
+
+    @property
+    def connection_string(self) -> str:
+        return azurite_connection_string(self.blob_endpoint)
+
+    def service(self):
+        from azure.storage.blob import BlobServiceClient
+
+        return BlobServiceClient.from_connection_string(self.connection_string)
+
+
+@dataclass(frozen=True)
+class S3rver:
+    """A running s3rver, as tests reach it (its fixed key pair)."""
+
+    endpoint: str  # http://127.0.0.1:PORT
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.endpoint).port or 80
+
+    def env(self, endpoint: str | None = None) -> dict[str, str]:
+        return s3rver_env(endpoint or self.endpoint)
+
+    def client(self):
+        import boto3
+        from botocore.config import Config
+
+        env = self.env()
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                            config=Config(s3={"addressing_style": "path"}))
 
 
 def azurite_connection_string(blob_endpoint: str, key: str = AZURITE_KEY) -> str:

@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.support.fault_proxy import FaultInjectingProxy
 from tests.support.servers import (
     AZURITE_ACCOUNT,
+    Azurite,
     LocalServerSettings,
     NpmUnavailable,
+    S3rver,
     azurite_connection_string,
     in_ci,
-    s3rver_env,
     start_azurite,
     start_s3rver,
 )
@@ -40,46 +39,6 @@ def _unavailable(reason: str):
     if in_ci():
         pytest.fail(reason)
     pytest.skip(reason)
-
-
-@dataclass(frozen=True)
-class Azurite:
-    blob_endpoint: str  # http://127.0.0.1:PORT/devstoreaccount1
-
-    @property
-    def port(self) -> int:
-        return urlsplit(self.blob_endpoint).port or 80
-
-    @property
-    def connection_string(self) -> str:
-        return azurite_connection_string(self.blob_endpoint)
-
-    def service(self):
-        from azure.storage.blob import BlobServiceClient
-
-        return BlobServiceClient.from_connection_string(self.connection_string)
-
-
-@dataclass(frozen=True)
-class S3rver:
-    endpoint: str  # http://127.0.0.1:PORT
-
-    @property
-    def port(self) -> int:
-        return urlsplit(self.endpoint).port or 80
-
-    def env(self, endpoint: str | None = None) -> dict[str, str]:
-        return s3rver_env(endpoint or self.endpoint)
-
-    def client(self):
-        import boto3
-        from botocore.config import Config
-
-        env = self.env()
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-                            config=Config(s3={"addressing_style": "path"}))
 
 
 class StoreUnderTest(ABC):
