@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import AliasChoices, ValidationError
+from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 S = TypeVar("S", bound="EnvSettings")
@@ -77,16 +78,25 @@ def invalid_settings(cls: type[EnvSettings], exc: ValidationError) -> SettingsIn
     problems = []
     for err in exc.errors():
         field = str(err["loc"][0]) if err["loc"] else "?"
+        if field not in cls.model_fields:  # pydantic reports an aliased field by its alias
+            field = next((name for name in cls.model_fields if cls.env_name(name) == field),
+                         field)
         info = cls.model_fields.get(field)
         env = cls.env_name(field) if info else field
         given = err.get("input")
         shown = f"={given!r}" if isinstance(given, str | int | float) else ""
-        purpose = f" ({info.description.splitlines()[0].rstrip('.')})" \
+        purpose = f" ({_first_sentence(info.description)})" \
             if info is not None and info.description else ""
         example = _example(env, info)
-        problems.append(f"  {env}{shown}: {err['msg'].lower()}{purpose}{example}")
+        message = err["msg"].removeprefix("Value error, ")
+        problems.append(f"  {env}{shown}: {message[:1].lower()}{message[1:]}{purpose}{example}")
     component = cls.component or cls.__name__.removesuffix("Settings").lower()
     return SettingsInvalid(component, problems, cls.where)
+
+
+def _first_sentence(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat.split(". ", 1)[0].rstrip(".")
 
 
 def _example(env: str, info) -> str:
@@ -98,6 +108,6 @@ def _example(env: str, info) -> str:
     if examples:
         return f" — e.g. {env}={examples[0]}"
     default = info.get_default(call_default_factory=False)
-    if default not in (None, "") and not callable(default):
+    if default not in (None, "", PydanticUndefined) and not callable(default):
         return f" — e.g. {env}={default}"
     return ""
