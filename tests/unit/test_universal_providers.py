@@ -1,5 +1,5 @@
 """UniversalModelWrapper without a store: every provider's export and runner (the cases of
-tests/universal/provider_cases.py), the provider registry, and the manifest and pickle formats
+tests/support/provider_cases.py), the provider registry, and the manifest and pickle formats
 earlier models were saved with. The same cases through Azurite and the registry:
 tests/universal/test_universal_store.py."""
 
@@ -12,7 +12,7 @@ import cloudpickle
 import pandas as pd
 import pytest
 
-from tests.universal.provider_cases import (
+from tests.support.provider_cases import (
     CASES,
     NEEDS_HF_MODEL,
     ProviderCase,

@@ -16,8 +16,7 @@ import pytest
 import requests
 
 from tests.support.net import free_port
-from tests.support.servers import REPO
-from tests.universal.provider_cases import (
+from tests.support.provider_cases import (
     CASES,
     TEXTS,
     assert_frames_close,
@@ -25,6 +24,7 @@ from tests.universal.provider_cases import (
     hf_predictions,
     sklearn_case,
 )
+from tests.support.servers import REPO
 from wrappers import universal
 from wrappers.base import file_sha256
 from wrappers.transfer import ContainerNotFound
