@@ -41,7 +41,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.support.net import free_port  # noqa: E402 — after the path setup above
+from tests.support.processes import (  # noqa: E402
+    ServerProcess,
+    mlflow_models_serve,
+    python_env,
+)
 
 WINE_BODY = {"dataframe_split": {
     "columns": ["fixed acidity", "volatile acidity", "citric acid", "residual sugar", "chlorides",
@@ -150,24 +154,19 @@ def worker_count() -> int:
     return len(os.sched_getaffinity(0))
 
 
-class Server:
+class Server(ServerProcess):
     def __init__(self, engine: str, registered: str, uri: str, workdir: Path,
                  baseline_src: Path | None = None):
-        self.engine, self.port = engine, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items()
+        self.engine, port = engine, free_port()
+        env = {k: v for k, v in python_env(MLFLOW_TRACKING_URI=uri).items()
                if not k.startswith("SERVING_") and k != "MLFLOW_REGISTRY_URI"}
-        env["MLFLOW_TRACKING_URI"] = uri
-        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
         src = baseline_src if engine == "before" else REPO
         env["PYTHONPATH"] = str(src) + os.pathsep + env.get("PYTHONPATH", "")
         if engine == "mlflow":
-            cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m",
-                   f"models:/{registered}@production", "--env-manager", "local",
-                   "--host", "127.0.0.1", "--port", str(self.port)]
+            cmd = mlflow_models_serve(f"models:/{registered}@production", port)
         elif engine == "bare":
             cmd = [sys.executable, "-m", "uvicorn", "benchmarks.serving:bare_app",
-                   "--host", "127.0.0.1", "--port", str(self.port),
+                   "--host", "127.0.0.1", "--port", str(port),
                    "--workers", str(worker_count()), "--loop", "uvloop", "--http", "httptools",
                    # The serving workers' uvicorn settings (services/serving/worker.py).
                    "--lifespan", "off", "--no-access-log", "--no-server-header",
@@ -176,14 +175,10 @@ class Server:
         else:
             cmd = [sys.executable, "-m", "services.serving"]
             env.update(SERVING_MODEL_NAME=registered, SERVING_HOST="127.0.0.1",
-                       SERVING_PORT=str(self.port), SERVING_ENGINE="fast",
+                       SERVING_PORT=str(port), SERVING_ENGINE="fast",
                        SERVING_LOG_LEVEL="WARNING",
                        SERVING_BATCHING="on" if engine == "fast+batch" else "auto")
-        self.log_path = workdir / f"{engine}-{registered}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 — closed in stop()
-        self.started = time.monotonic()
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        super().__init__(cmd, env, workdir / f"{engine}-{registered}.log", port=port)
 
     def wait_first_200(self, body: dict, timeout: float) -> float:
         """Seconds from process start to the first 200 answer to `body`."""
@@ -226,17 +221,6 @@ class Server:
         total = sum(rss.values())
         workers = [v for pid, v in rss.items() if pid != self.proc.pid] or list(rss.values())
         return len(rss), total, max(workers)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._log.close()
 
 
 # --- load -------------------------------------------------------------------------------------

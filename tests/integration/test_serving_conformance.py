@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.support.net import free_port
+from tests.support.processes import ServerProcess, mlflow_models_serve, python_env
 from tests.support.serving import (
     COLUMNS,
     JSON_CT,
@@ -68,37 +66,15 @@ LENIENT = {
 }
 
 
-class Server:
+class Server(ServerProcess):
     def __init__(self, cmd: list[str], env: dict, log: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        cmd = [c.replace("{port}", str(self.port)) for c in cmd]
-        env = {**env, "SERVING_PORT": str(self.port)}
-        self._out = open(log, "wb")  # noqa: SIM115 — closed in stop()
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self._out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"{cmd[:4]} exited: {log.read_text()[-3000:]}")
-            try:
-                if requests.get(self.url + "/ping", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        pytest.fail(f"{cmd[:4]} not ready after 240s: {log.read_text()[-3000:]}")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._out.close()
+        # The fast engine reads its port from the environment, `mlflow models serve` from argv.
+        port = free_port()
+        super().__init__(cmd, {**env, "SERVING_PORT": str(port)}, log, port=port)
+        try:
+            self.wait_ready(240)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
@@ -124,11 +100,9 @@ def servers(request, store, tmp_path_factory):
     # Some of MLflow's messages print a Python set of field names, whose order varies from
     # process to process (string hashing is randomised): two `mlflow models serve` processes
     # differ there too. A fixed hash seed makes the bodies comparable byte for byte.
-    env.update(MLFLOW_TRACKING_URI=store.uri, PYTHONHASHSEED="0",
-               PATH=os.path.dirname(sys.executable) + os.pathsep + env["PATH"])
-    reference = Server([sys.executable, "-m", "mlflow", "models", "serve", "-m",
-                        f"models:/{name}@production", "--env-manager", "local",
-                        "--host", "127.0.0.1", "--port", "{port}"], env, logs / "mlflow.log")
+    env.update(python_env(MLFLOW_TRACKING_URI=store.uri, PYTHONHASHSEED="0"))
+    reference = Server(mlflow_models_serve(f"models:/{name}@production", "{port}"), env,
+                       logs / "mlflow.log")
     try:
         fast = Server([sys.executable, "-m", "services.serving"],
                       {**env, "SERVING_MODEL_NAME": name, "SERVING_HOST": "127.0.0.1",

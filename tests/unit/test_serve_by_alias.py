@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-
 import pandas as pd
 import pytest
 import requests
 
-from tests.support.net import free_port
+from tests.support.processes import ServerProcess, mlflow_models_serve, python_env
 from tests.support.serving import WINE_BODY
 from wrappers import wine
 
@@ -19,35 +14,14 @@ from wrappers import wine
 @pytest.fixture
 def served_wine(tracking_uri, tmp_path):
     wine.log_model(register_as="wine", alias="production")
-    port = free_port()
-    # mlflow execs `uvicorn` from PATH: make it the one next to this interpreter.
-    bindir = os.path.dirname(sys.executable)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri,
-           "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 — held across the yield
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/wine@production",
-         "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"mlflow models serve exited {proc.returncode}: "
-                        f"{(tmp_path / 'serve.log').read_text()[-2000:]}")
-        try:
-            if requests.get(url + "/ping", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    else:
-        pytest.fail("mlflow models serve did not answer /ping within 90 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    server = ServerProcess(mlflow_models_serve("models:/wine@production", "{port}"),
+                           python_env(MLFLOW_TRACKING_URI=tracking_uri), tmp_path / "serve.log")
+    try:
+        server.wait_ready(90)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield server.url
+    server.stop(timeout=20)
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import mlflow
@@ -15,7 +14,7 @@ import pandas as pd
 import pytest
 import requests
 
-from tests.support.net import free_port
+from tests.support.processes import ServerProcess, mlflow_models_serve, python_env
 from tests.support.provider_cases import (
     CASES,
     TEXTS,
@@ -43,34 +42,8 @@ print(json.dumps({"predictions": out.to_dict(orient="records"),
 
 
 def _child_env(tracking_uri: str, cache: Path) -> dict[str, str]:
-    bindir = os.path.dirname(sys.executable)  # mlflow execs uvicorn from PATH
-    return {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri,
-            "UNIVERSAL_MODEL_CACHE": str(cache), "PYTHONPATH": str(REPO),
-            "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
-
-
-def _serve(model_uri: str, env: dict, log_path: Path, timeout: float = 120):
-    port = free_port()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
-             "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"mlflow models serve exited {proc.returncode}: "
-                        f"{log_path.read_text()[-3000:]}")
-        try:
-            if requests.get(url + "/ping", timeout=1).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    pytest.fail(f"mlflow models serve did not answer /ping in {timeout:.0f} s: "
-                f"{log_path.read_text()[-3000:]}")
+    return python_env(MLFLOW_TRACKING_URI=tracking_uri, UNIVERSAL_MODEL_CACHE=str(cache),
+                      PYTHONPATH=str(REPO))
 
 
 def _assert_same_predictions(got: list[dict], expected: pd.DataFrame):
@@ -104,14 +77,15 @@ def test_hf_model_in_azurite_is_served_by_alias_and_reloaded_from_cache(
     fault_proxy.reset_log()
     cache = tmp_path / "serving-cache"
     env = _child_env(tracking_uri, cache)
-    proc, url = _serve("models:/sentiment-universal@production", env, tmp_path / "serve.log")
+    server = ServerProcess(mlflow_models_serve("models:/sentiment-universal@production", "{port}"),
+                           env, tmp_path / "serve.log", cwd=REPO)
     try:
-        resp = requests.post(url + "/invocations", json={"inputs": TEXTS}, timeout=30)
+        server.wait_ready(120)
+        resp = requests.post(server.url + "/invocations", json={"inputs": TEXTS}, timeout=30)
         assert resp.status_code == 200, resp.text
         _assert_same_predictions(resp.json()["predictions"], expected)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.stop()
     blob_gets = fault_proxy.requests(method="GET")
     assert {r.path.rsplit("/", 1)[-1] for r in blob_gets} >= {"model.safetensors",
                                                                "config.json"}
