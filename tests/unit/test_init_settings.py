@@ -31,13 +31,12 @@ def test_defaults_fit_the_compose_network(env):
 
 
 def test_variables_keep_their_names(env):
-    env.setenv("MLFLOW_S3_ENDPOINT_URL", "http://127.0.0.1:9000")
-    env.setenv("MLFLOW_S3_BUCKET", "artifacts")
-    env.setenv("AWS_ACCESS_KEY_ID", "minio")
-    env.setenv("AWS_SECRET_ACCESS_KEY", "pa55word")
-    env.setenv("AZURE_STORAGE_CONNECTION_STRING", "AccountName=a;AccountKey=k")
-    env.setenv("AZURE_STORAGE_CONTAINER", "weights")
-    env.setenv("INIT_WAIT_SECONDS", "5")
+    for name, value in {"MLFLOW_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+                        "MLFLOW_S3_BUCKET": "artifacts", "AWS_ACCESS_KEY_ID": "minio",
+                        "AWS_SECRET_ACCESS_KEY": "pa55word",
+                        "AZURE_STORAGE_CONNECTION_STRING": "AccountName=a;AccountKey=k",
+                        "AZURE_STORAGE_CONTAINER": "weights", "INIT_WAIT_SECONDS": "5"}.items():
+        env.setenv(name, value)
     s = InitSettings.load()
     assert (s.s3_endpoint_url, s.s3_bucket, s.aws_access_key_id, s.azure_container,
             s.wait_seconds) == ("http://127.0.0.1:9000", "artifacts", "minio", "weights", 5.0)
