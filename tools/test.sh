@@ -8,7 +8,7 @@ tier="${1:-all}"
 case "$tier" in
   -h|--help)
     echo "usage: tools/test.sh [all|unit|e2e]"
-    echo "  unit: ruff + every pytest tier that needs no Docker (unit, slow, integration, stores)"
+    echo "  unit: ruff + every pytest tier that needs no Docker (unit, integration, stores, universal)"
     echo "  e2e:  brings up docker-compose.yml (--profile demo) and tests the user's path"
     exit 0 ;;
   all|unit|e2e) ;;
