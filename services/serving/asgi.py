@@ -50,10 +50,31 @@ async def read_body(receive) -> bytes:
     return b"".join(chunks)
 
 
+# (content-type, body length) -> the response headers of a reply without extra headers. A
+# server copies the list it is given (uvicorn: default headers + list(headers)), so one list
+# serves every reply of that type and length; lengths are bounded to keep the cache small.
+_HEADERS: dict[tuple[bytes, int], list[tuple[bytes, bytes]]] = {}
+_CACHED_LENGTHS = 4096
+
+
+def reply_headers(reply: Reply) -> list[tuple[bytes, bytes]]:
+    """Content-type, content-length and the reply's own headers."""
+    key = (reply.content_type, len(reply.body))
+    headers = _HEADERS.get(key)
+    if headers is None:
+        headers = [(b"content-type", key[0]), (b"content-length", str(key[1]).encode())]
+        if reply.headers:
+            return headers + list(reply.headers)
+        if key[1] < _CACHED_LENGTHS:
+            _HEADERS[key] = headers
+    elif reply.headers:
+        return headers + list(reply.headers)
+    return headers
+
+
 async def send_reply(send, reply: Reply) -> None:
     """The response start and its body (content-type and content-length set)."""
-    headers = [(b"content-type", reply.content_type),
-               (b"content-length", str(len(reply.body)).encode()), *reply.headers]
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.start", "status": reply.status,
+                "headers": reply_headers(reply)})
     await send({"type": "http.response.body", "body": reply.body})
 

@@ -13,7 +13,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from services.serving import metrics
-from services.serving.asgi import NOT_FOUND, PROMETHEUS, Reply, send_reply, unavailable
+from services.serving.asgi import (
+    NOT_FOUND,
+    PROMETHEUS,
+    Reply,
+    reply_headers,
+    send_reply,
+    unavailable,
+)
 from services.serving.engines.fast import protocols
 from services.serving.engines.fast.batching import MicroBatcher
 from services.serving.engines.fast.model import LoadedModel
@@ -59,19 +66,24 @@ def build_app(state: FastState):
     # Not FastAPI's 405 for a POST: /metrics is ours, and answered 404 to other methods.
     table["/metrics"] = Route({"GET": _metrics}, not_allowed=NOT_FOUND)
 
+    perf_counter, observe_request = time.perf_counter, metrics.observe_request
+
     async def app(scope, receive, send):
         if scope["type"] != "http":
             return
-        started = time.perf_counter()
+        started = perf_counter()
         path = scope["path"]
         route = table.get(path)
         if route is None:
             await send_reply(send, NOT_FOUND)
-            metrics.observe_request("other", NOT_FOUND.status, None)
+            observe_request("other", NOT_FOUND.status, None)
             return
         handler = route.handlers.get(scope["method"])
         reply = route.not_allowed if handler is None else await handler(scope, receive)
-        await send_reply(send, reply)
-        metrics.observe_request(path, reply.status, started if route.timed else None)
+        # asgi.send_reply inlined: one coroutine less per request.
+        await send({"type": "http.response.start", "status": reply.status,
+                    "headers": reply_headers(reply)})
+        await send({"type": "http.response.body", "body": reply.body})
+        observe_request(path, reply.status, started if route.timed else None)
 
     return app

@@ -7,6 +7,7 @@ workers. Worker side: the app (app.py, routes from protocols/) and :class:`FastC
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING
 
 from services.serving.engines.base import describe_exception, drain
@@ -106,7 +107,16 @@ class FastControl:
                                previous.version if previous else None)
             drained = drain(lambda: previous.inflight if previous else 0,
                             self.settings.request_timeout + 1)
-            if previous is not None and previous.batcher is not None:
-                previous.batcher.close()
+            if previous is not None:
+                if previous.batcher is not None:
+                    previous.batcher.close()
+                # The replaced model's reference cycles are collected, not frozen below.
+                previous = None
+                gc.unfreeze()
+                gc.collect()
+            # The loaded libraries and model are long-lived: out of the collector's sight, its
+            # full collections (which the per-request objects trigger now and then, ~0.1 s
+            # each over a loaded model's heap) stop walking them.
+            gc.freeze()
             return Activated(command.version, drained)
         return Failed(getattr(command, "version", ""), f"unknown command {command!r}")

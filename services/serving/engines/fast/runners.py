@@ -58,6 +58,14 @@ def _floats_reply(values: list[float]) -> Reply:
     return Reply(200, b'{"predictions": [' + text.encode() + b"]}")
 
 
+def _float_reply(value: float) -> Reply:
+    """``_floats_reply([value])`` for one float, without the list, map and join."""
+    text = value.__repr__()
+    if "n" in text:
+        return Reply(200, json.dumps({"predictions": [value]}).encode())
+    return Reply(200, b'{"predictions": [' + text.encode() + b"]}")
+
+
 class SklearnLinearRunner:
     name = "sklearn-linear"
 
@@ -71,7 +79,7 @@ class SklearnLinearRunner:
 
     def reply(self, x: np.ndarray) -> Reply:
         if self._one_target and x.shape[0] == 1:
-            return _floats_reply([float((x @ self._coef)[0]) + self._intercept_float])
+            return _float_reply((x @ self._coef).item() + self._intercept_float)
         return _ndarray_reply(x @ self._coef + self._intercept)
 
 
