@@ -12,39 +12,32 @@ Example: python -m benchmarks.tracking_server --seconds 10 --connections 8 --wor
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 import requests
 
-from tests.support.net import free_port
+from tests.support.processes import ServerProcess, python_env
 
 
-def start_server(kind: str, workers: int, store: str, artifacts: str) -> tuple:
-    port = free_port()
+def start_server(kind: str, workers: int, store: str, artifacts: str,
+                 log_path: Path) -> tuple[ServerProcess, float]:
+    """`mlflow server` behind ``kind`` on a free port; it and its seconds to /health."""
     cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", store,
-           "--artifacts-destination", artifacts, "--host", "127.0.0.1", "--port", str(port)]
+           "--artifacts-destination", artifacts, "--host", "127.0.0.1", "--port", "{port}"]
     if kind == "gunicorn":
         cmd += ["--gunicorn-opts", f"--workers {workers} --timeout 120"]
     else:
         cmd += ["--workers", str(workers)]
-    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 120:
-        try:
-            if requests.get(url + "/health", timeout=1).ok:
-                return proc, url, time.monotonic() - t0
-        except requests.RequestException:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"{kind} server did not start within 120 s")
+    server = ServerProcess(cmd, python_env(), log_path)
+    try:
+        server.wait_ready(120, path="/health")
+    except RuntimeError as exc:
+        raise SystemExit(f"{kind} server did not start: {exc}") from None
+    return server, time.monotonic() - server.started
 
 
 def load(url: str, seconds: float, connections: int) -> dict:
@@ -109,13 +102,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("uvicorn", "gunicorn"):
             store = args.backend_store_uri or f"sqlite:///{tmp}/{kind}.db"
-            proc, url, start = start_server(kind, args.workers, store, f"{tmp}/artifacts")
+            server, start = start_server(kind, args.workers, store, f"{tmp}/artifacts",
+                                         Path(tmp) / f"{kind}.log")
             try:
-                load(url, 1, args.connections)  # warm-up
-                r = load(url, args.seconds, args.connections)
+                load(server.url, 1, args.connections)  # warm-up
+                r = load(server.url, args.seconds, args.connections)
             finally:
-                os.killpg(proc.pid, 15)
-                proc.wait(timeout=30)
+                server.stop()
             rows.append((kind, start, r))
     print(f"\nMLflow server, {args.workers} workers, {args.connections} connections, "
           f"{args.seconds:.0f} s mixed load\n")
