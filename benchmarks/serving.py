@@ -53,6 +53,7 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from services.serving.settings import cpu_count  # noqa: E402 — the SERVING_WORKERS default
 from tests.support.net import free_port  # noqa: E402 — after the path setup above
 from tests.support.processes import (  # noqa: E402
     ServerProcess,
@@ -149,11 +150,6 @@ def log_models(store: Path, wanted: list[str]) -> str:
 # --- servers ----------------------------------------------------------------------------------
 
 
-def worker_count() -> int:
-    """The fast engine's default SERVING_WORKERS: one per CPU this process may use."""
-    return len(os.sched_getaffinity(0))
-
-
 class Server(ServerProcess):
     def __init__(self, engine: str, registered: str, uri: str, workdir: Path,
                  baseline_src: Path | None = None):
@@ -167,7 +163,7 @@ class Server(ServerProcess):
         elif engine == "bare":
             cmd = [sys.executable, "-m", "uvicorn", "benchmarks.serving:bare_app",
                    "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(worker_count()), "--loop", "uvloop", "--http", "httptools",
+                   "--workers", str(cpu_count()), "--loop", "uvloop", "--http", "httptools",
                    # The serving workers' uvicorn settings (services/serving/worker.py).
                    "--lifespan", "off", "--no-access-log", "--no-server-header",
                    "--no-proxy-headers",

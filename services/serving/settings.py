@@ -28,7 +28,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
                     "ONNX_INTRA_OP_THREADS")
 
 
-def _cpu_count() -> int:
+def cpu_count() -> int:
     # sched_getaffinity honours `docker run --cpuset-cpus`; cpu_count() would not.
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -60,7 +60,7 @@ class ServingSettings(EnvSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     """Port to listen on (container-internal; compose publishes it)."""
 
-    workers: int = Field(default_factory=_cpu_count, ge=1)
+    workers: int = Field(default_factory=cpu_count, ge=1)
     """Worker processes: fast engine — processes sharing the listening socket, each with its
     own copy of the model; mlflow engine — `mlflow models serve --workers`. Default: one per
     CPU available to the container."""
@@ -131,7 +131,7 @@ class ServingSettings(EnvSettings):
 
     @property
     def intra_op_threads(self) -> int:
-        return self.threads_per_worker or max(1, _cpu_count() // self.workers)
+        return self.threads_per_worker or max(1, cpu_count() // self.workers)
 
     def child_environment(self) -> dict[str, str]:
         """Variables the supervisor sets in its own environment before it starts workers (which

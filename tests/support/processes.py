@@ -57,6 +57,7 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.stop()
                 raise RuntimeError(f"{' '.join(self.command[:5])} exited with "
                                    f"{self.proc.returncode}:\n{self.log_tail()}")
             with contextlib.suppress(requests.RequestException):

@@ -21,9 +21,7 @@ ROW = [6.2, 0.66, 0.48, 1.2, 0.029, 29, 75, 0.98, 3.33, 0.39, 12.8]
 # The README's example request: one wine, dataframe_split.
 WINE_BODY = {
     "dataframe_split": {
-        "columns": ["fixed acidity", "volatile acidity", "citric acid", "residual sugar",
-                    "chlorides", "free sulfur dioxide", "total sulfur dioxide", "density", "pH",
-                    "sulphates", "alcohol"],
+        "columns": COLUMNS,
         "data": [ROW],
     }
 }

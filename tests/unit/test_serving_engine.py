@@ -232,7 +232,8 @@ def test_a_remembered_request_head_parses_every_body_as_a_full_parse_would():
     columns = NumericColumns(tuple(COLUMNS))
     reordered = COLUMNS[::-1]
     x = parse_json(split_body(wine_rows(2)), columns)
-    assert len(columns.split_heads) == 1 and x is not None
+    assert len(columns.split_heads) == 1
+    np.testing.assert_array_equal(x, wine_rows(2))
     parse_json(split_body(wine_rows(2)[:, ::-1], reordered), columns)
     assert len(columns.split_heads) == 2
     bodies = [split_body(wine_rows(n, seed=n)) for n in (1, 3, 64)] + [
@@ -257,7 +258,8 @@ def test_a_remembered_request_head_parses_every_body_as_a_full_parse_would():
     with_index = json.dumps({"dataframe_split": {"columns": COLUMNS, "index": [0],
                                                  "data": [ROW]}}).encode()
     other = NumericColumns(tuple(COLUMNS))
-    assert parse_json(with_index, other) is not None and not other.split_heads
+    np.testing.assert_array_equal(parse_json(with_index, other), [ROW])
+    assert not other.split_heads
 
 
 def test_flat_float_replies_are_the_json_encoders_bytes():
@@ -347,6 +349,7 @@ def test_batching_auto_is_on_only_where_batched_answers_are_bit_identical(text_m
     onnx_model = fast_model.load(text_models["onnx"], "1", "auto")
     torch_model = fast_model.load(text_models["torch"], "1", "auto")
     assert onnx_model.summary.batch_exact and onnx_model.batching
+    assert "(bit-identical)" in onnx_model.summary.describe()
     # torch's kernels round differently for different batch shapes: off, and the log says why.
     assert not torch_model.summary.batch_exact and not torch_model.batching
     assert "SERVING_BATCHING=on" in torch_model.summary.batching

@@ -37,7 +37,7 @@ Adding a provider is adding a module: write ``providers/<name>.py`` with a
 ``PROVIDER = YourProvider()``; it is discovered by its file. Import its framework inside
 ``serialize``/``runner`` (``wrappers.base.require``), never at module level: every provider
 module is imported whenever ``wrappers.universal`` is. Then add its case (a model, an input,
-what the framework answers) to ``tests/universal/provider_cases.py``: the unit tier runs it
+what the framework answers) to ``tests/support/provider_cases.py``: the unit tier runs it
 through export and runner, the universal tier through Azurite and the registry.
 """
 

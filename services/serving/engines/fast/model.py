@@ -50,6 +50,12 @@ class FastLoadSummary:
             parts.append(self.why)
         if self.batching:
             parts.append(f"batching {self.batching}")
+        if self.batch_speedup is not None:
+            exact = "bit-identical" if self.batch_exact else "not bit-identical"
+            parts.append(f"a batched row costs 1/{self.batch_speedup:g} of a lone request "
+                         f"({exact})")
+        parts.append(f"load {self.load_s:g}s, verify + warm-up "
+                     f"{max(0.0, self.ready_s - self.load_s):.3g}s")
         return "; ".join(parts)
 
 

@@ -91,7 +91,13 @@ class MlflowEngine:
             return
         log.error("mlflow models serve for version %s exited with code %s; restarting it",
                   served.version, backend.proc.returncode)
-        self._start_backend(served.version, served.path)
+        try:
+            self._start_backend(served.version, served.path)
+        except ServingError as exc:
+            # Keep the dead one on record: the next tick sees it and tries again.
+            self.backends[served.version] = backend
+            log.error("%s; retrying at the next poll", exc)
+            return
         pool.broadcast(self.activation(served.version), self.settings.request_timeout + 30)
 
     def stop(self) -> None:
